@@ -1,0 +1,285 @@
+"""Component contracts: what a plugin registers and what the engine calls.
+
+Plugins add *components* by name through the registration hooks in
+:mod:`appraisal.hookspecs`; a rubric (or a command-line option) chooses them by
+name.  Every component class has
+
+* ``name`` — the stable, kebab-case name used in rubric YAML;
+* ``summary`` — one line for ``appraisal plugins``;
+* ``Options`` — a pydantic model validating the options the rubric gives it
+  (unknown keys are errors).
+
+The engine validates every output against the contract below and names the
+plugin when one breaks it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from .frame import Employees, RatingFrame
+    from .i18n import Lang
+    from .rubric import Rubric
+    from .scoring import GroupStats, RaterCells
+
+
+class ComponentOptions(BaseModel):
+    """Base of every component's options model: strict, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Component(ABC):
+    """Common base of all components."""
+
+    kind: ClassVar[str]
+    name: ClassVar[str]
+    summary: ClassVar[str] = ""
+    Options: ClassVar[type[ComponentOptions]] = ComponentOptions
+
+    def check(self, rubric: Rubric, options: ComponentOptions) -> list[tuple[tuple[str | int, ...], str]]:
+        """Problems with ``options`` that need the rubric to see (e.g. an unknown group id).
+
+        :returns: ``(location inside options, message)`` pairs; empty when fine.
+        """
+        return []
+
+
+# ---------------------------------------------------------------------------
+# Input
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A table as read from a file: text columns, before any validation.
+
+    :param columns: column name (as written in the file) -> array of ``str``;
+        blank cells are ``""``, never ``None``.
+    :param rows: the row number a person would use to find each record
+        (spreadsheet rows count the header as row 1; JSON Lines count lines).
+    """
+
+    path: str
+    columns: dict[str, np.ndarray]
+    rows: np.ndarray  # int64[N]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+class TableReader(Component):
+    """Reads one file format into a :class:`RawTable`."""
+
+    kind = "reader"
+    suffixes: ClassVar[tuple[str, ...]]
+
+    @abstractmethod
+    def read(self, path: Path) -> RawTable:
+        """Read ``path``.  Raise :class:`appraisal.errors.InputError` for unreadable files."""
+
+
+# ---------------------------------------------------------------------------
+# Pipeline steps
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepInput:
+    """What every pipeline step may look at (read-only)."""
+
+    rubric: Rubric
+    employees: Employees
+    frame: RatingFrame
+
+
+class WeightingScheme(Component):
+    """Decides how much each rater's competency score counts."""
+
+    kind = "weighting scheme"
+
+    @abstractmethod
+    def weights(self, cells: RaterCells, data: StepInput, options: ComponentOptions) -> np.ndarray:
+        """Return a non-negative weight per rater cell (``float64[len(cells)]``).
+
+        Weights are relative: the engine sets the weight of cells that must not
+        count (hidden or non-counting groups, too few items answered) to zero
+        and renormalises per employee × competency, so a scheme never needs to.
+        """
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Output of a calibration step.
+
+    :param scores: adjusted rating scores, ``float64[N]`` aligned with the
+        frame; NaN exactly where the input was NaN.
+    :param summary: JSON-serialisable facts about the fit shown in the run's
+        trace (e.g. variance components, iterations).
+    :param rater_effects: optional estimated leniency per rater
+        (``float64[R]``, NaN where not estimated); shown to HR, never to ratees.
+    """
+
+    scores: np.ndarray
+    summary: Mapping[str, Any] = field(default_factory=dict)
+    rater_effects: np.ndarray | None = None
+
+
+class Calibrator(Component):
+    """Adjusts rating scores for rater effects before aggregation."""
+
+    kind = "calibration step"
+
+    @abstractmethod
+    def calibrate(self, scores: np.ndarray, data: StepInput, options: ComponentOptions) -> Calibration:
+        """Adjust ``scores`` (the output of the previous step, NaN = not observed)."""
+
+
+@dataclass(frozen=True)
+class ScoreSummary:
+    """Employee-level scores the later steps use (arrays indexed by employee code).
+
+    ``competency`` and ``overall`` are final (after calibration); ``*_raw``
+    are before calibration.  ``shown_*`` are rounded half-up to the rubric's
+    decimals: the numbers people see and categories are decided on.
+    """
+
+    competency_raw: np.ndarray  # float64[E, C]
+    competency: np.ndarray  # float64[E, C]
+    self_score: np.ndarray  # float64[E, C]
+    cluster: np.ndarray  # float64[E, K]
+    overall_raw: np.ndarray  # float64[E]
+    overall: np.ndarray  # float64[E]
+    shown_overall: np.ndarray  # float64[E]
+    shown_competency: np.ndarray  # float64[E, C]
+    group_stats: GroupStats
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Output of a classifier.
+
+    :param categories: category code per employee (``object[E]``), ``""`` = not classified.
+    :param labels: category code -> ``{"id": ..., "en": ...}``.
+    :param reasons: per employee, a plain-words reason ``{"id": ..., "en": ...}``
+        (may be empty dicts for unclassified employees).
+    """
+
+    categories: np.ndarray
+    labels: Mapping[str, Mapping[str, str]]
+    reasons: list[Mapping[str, str]]
+
+
+class Classifier(Component):
+    """Turns scores into a category per employee."""
+
+    kind = "classifier"
+
+    @abstractmethod
+    def classify(self, scores: ScoreSummary, data: StepInput, options: ComponentOptions) -> Classification: ...
+
+
+@dataclass(frozen=True)
+class PlanEntry:
+    """One line of a development plan."""
+
+    competency: str
+    required: float
+    achieved: float
+    gap: float
+    priority: float
+    actions: list[Mapping[str, Any]] = field(default_factory=list)
+
+
+class Recommender(Component):
+    """Writes a development plan per employee."""
+
+    kind = "development recommender"
+
+    @abstractmethod
+    def recommend(self, scores: ScoreSummary, data: StepInput, options: ComponentOptions) -> list[list[PlanEntry]]:
+        """Return one list of :class:`PlanEntry` per employee (empty when nothing is needed)."""
+
+
+Severity = Literal["info", "warning", "review"]
+Audience = Literal["employee", "hr"]
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Something a person should look at, with the evidence behind it.
+
+    :param audience: ``employee`` flags may appear in the employee's own
+        report; ``hr`` flags (e.g. naming raters) go only to the HR queue.
+    """
+
+    rule: str
+    severity: Severity
+    subject: Literal["employee", "rater", "pair", "unit"]
+    subject_id: str
+    message: Mapping[str, str]
+    audience: Audience = "employee"
+    competency: str | None = None
+    statistic: float | None = None
+    threshold: float | None = None
+    rows: tuple[int, ...] = ()
+
+
+class FlagRule(Component):
+    """Raises flags from the data and the scores."""
+
+    kind = "flag rule"
+
+    @abstractmethod
+    def flags(self, scores: ScoreSummary, data: StepInput, options: ComponentOptions) -> list[Flag]: ...
+
+
+# ---------------------------------------------------------------------------
+# Output
+# ---------------------------------------------------------------------------
+
+
+class RunView(ABC):
+    """A finished run as writers see it, whether just computed or read back from ``results.json``."""
+
+    @property
+    @abstractmethod
+    def meta(self) -> dict[str, Any]:
+        """Run-level facts: rubric, competencies, steps, counts (the ``run`` object of results.json)."""
+
+    @abstractmethod
+    def employees(self) -> Iterator[dict[str, Any]]:
+        """Yield one result record per employee, in output order."""
+
+    @abstractmethod
+    def flags(self) -> Iterator[Flag]:
+        """Yield every flag, employee and HR audience alike."""
+
+
+class OutputFormat(Component):
+    """Writes files from a run (results.csv, results.json, reports...)."""
+
+    kind = "output format"
+
+    @abstractmethod
+    def write(self, run: RunView, out_dir: Path, lang: Lang, options: ComponentOptions) -> list[Path]:
+        """Write into ``out_dir`` (a private staging directory) and return the files written."""
+
+
+COMPONENT_KINDS: dict[str, type[Component]] = {
+    "reader": TableReader,
+    "weighting scheme": WeightingScheme,
+    "calibration step": Calibrator,
+    "classifier": Classifier,
+    "development recommender": Recommender,
+    "flag rule": FlagRule,
+    "output format": OutputFormat,
+}

@@ -1,0 +1,200 @@
+"""``appraisal explain``: how one employee's numbers were derived, in plain words.
+
+Everything comes from the employee's record in ``results.json`` (its trace),
+so the explanation is exactly what the run computed, and the arithmetic can
+be redone on paper: group means × shares → competency scores → cluster
+scores → overall → rounding → category.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .i18n import Lang, choose
+
+WORDS: dict[str, dict[str, str]] = {
+    "employee": {"id": "Pegawai", "en": "Employee"},
+    "rubric": {"id": "Rubrik", "en": "Rubric"},
+    "version": {"id": "versi", "en": "version"},
+    "ratings": {
+        "id": "{ratings} penilaian dari {raters} penilai (di luar diri sendiri); {not_observed} berisi "
+        "'tidak teramati' dan tidak dihitung.",
+        "en": "{ratings} ratings from {raters} raters (besides self); {not_observed} were 'not observed' "
+        "and are not counted.",
+    },
+    "competency_intro": {
+        "id": "Skor kompetensi = jumlah (porsi kelompok × rata-rata kelompok). Skema bobot: {scheme}.",
+        "en": "Competency score = sum of (group share × group mean). Weighting scheme: {scheme}.",
+    },
+    "competency_head": {"id": "{name} (klaster {cluster}, bobot {weight:g})", "en": "{name} (cluster {cluster}, weight {weight:g})"},
+    "group_counted": {
+        "id": "{group}: rata-rata {mean:.4f} dari {n} penilai, porsi {share:.4f}",
+        "en": "{group}: mean {mean:.4f} from {n} raters, share {share:.4f}",
+    },
+    "group_shown_only": {
+        "id": "{group}: {mean:.4f} (ditampilkan sebagai pembanding, tidak dihitung)",
+        "en": "{group}: {mean:.4f} (shown for comparison, not counted)",
+    },
+    "group_hidden": {
+        "id": "{group}: tidak ditampilkan dan tidak dihitung (kurang dari {minimum} penilai)",
+        "en": "{group}: neither shown nor counted (fewer than {minimum} raters)",
+    },
+    "no_score": {"id": "tidak ada skor: tidak ada penilaian yang dihitung", "en": "no score: no counted ratings"},
+    "self_gap": {
+        "id": "diri sendiri − orang lain = {gap:+.4f}",
+        "en": "self − others = {gap:+.4f}",
+    },
+    "calibration_none": {
+        "id": "Kalibrasi: tidak ada penyesuaian; skor akhir = skor mentah.",
+        "en": "Calibration: no adjustment; final scores equal raw scores.",
+    },
+    "calibration": {
+        "id": "Kalibrasi ({steps}) menggeser skor kompetensi (akhir − mentah):",
+        "en": "Calibration ({steps}) moved the competency scores (final − raw):",
+    },
+    "calibrated_competency": {
+        "id": "dengan rata-rata kelompok terkalibrasi: {terms} = {value:.4f}",
+        "en": "with calibrated group means: {terms} = {value:.4f}",
+    },
+    "cluster_intro": {
+        "id": "Skor klaster = jumlah (bobot × skor kompetensi) / jumlah bobot, atas kompetensi yang memiliki skor:",
+        "en": "Cluster score = sum of (weight × competency score) / sum of weights, over competencies with a score:",
+    },
+    "overall_intro": {
+        "id": "Skor keseluruhan = jumlah (bobot klaster × skor klaster) / jumlah bobot:",
+        "en": "Overall score = sum of (cluster weight × cluster score) / sum of weights:",
+    },
+    "rounded": {
+        "id": "Dibulatkan ke {decimals} desimal (setengah ke atas): {shown}",
+        "en": "Rounded half-up to {decimals} decimals: {shown}",
+    },
+    "raw_overall": {
+        "id": "Skor keseluruhan sebelum kalibrasi (overall_raw): {raw}",
+        "en": "Overall score before calibration (overall_raw): {raw}",
+    },
+    "category": {"id": "Kategori: {reason}", "en": "Category: {reason}"},
+    "no_category": {"id": "Kategori: tidak ada", "en": "Category: none"},
+    "no_overall": {
+        "id": "Tidak ada skor keseluruhan: tidak ada penilaian yang dapat dihitung.",
+        "en": "No overall score: there are no ratings that can be counted.",
+    },
+    "plan": {"id": "Rencana pengembangan (kesenjangan terhadap profil jabatan):", "en": "Development plan (gaps to the position profile):"},
+    "plan_entry": {
+        "id": "{name}: dipersyaratkan {required:g}, dicapai {achieved:.2f}, kesenjangan {gap:.2f}",
+        "en": "{name}: required {required:g}, achieved {achieved:.2f}, gap {gap:.2f}",
+    },
+    "notes": {"id": "Catatan:", "en": "Notes:"},
+}
+
+
+def _w(key: str, lang: Lang, **params: Any) -> str:
+    return WORDS[key][lang].format(**params)
+
+
+def explain(record: dict[str, Any], meta: dict[str, Any], lang: Lang) -> str:
+    """The derivation of one employee's numbers as numbered plain-language steps."""
+    groups = {g["id"]: g for g in meta["rater_groups"]}
+    competencies = {c["id"]: c for c in meta["competencies"]}
+    clusters = {c["id"]: c for c in meta["clusters"]}
+    decimals = meta["scale"]["decimals"]
+    trace = {step["step"]: step for step in record["trace"]}
+
+    def group_name(group_id: str) -> str:
+        return choose(groups[group_id]["label"], lang)
+
+    def competency_name(competency_id: str) -> str:
+        return choose(competencies[competency_id]["name"], lang)
+
+    details = ", ".join(part for part in (record["name"], record["unit"], record["position"]) if part)
+    lines = [
+        f"{_w('employee', lang)} {record['employee_id']}" + (f" — {details}" if details else ""),
+        f"{_w('rubric', lang)}: {meta['rubric']['id']} {_w('version', lang)} {meta['rubric']['version']}",
+        "",
+        f"1. {_w('ratings', lang, **trace['ratings']['output'])}",
+        f"2. {_w('competency_intro', lang, scheme=trace['weighting']['component'])}",
+    ]
+    for competency in record["competencies"]:
+        lines.append(
+            "   "
+            + _w(
+                "competency_head",
+                lang,
+                name=competency_name(competency["id"]),
+                cluster=choose(clusters[competency["cluster"]]["name"], lang),
+                weight=competency["weight"],
+            )
+        )
+        terms = []
+        for group in competency["groups"]:
+            if not group["shown"]:
+                minimum = groups[group["group"]]["min_raters"]
+                lines.append("     - " + _w("group_hidden", lang, group=group_name(group["group"]), minimum=minimum))
+            elif group["counted"]:
+                lines.append(
+                    "     - "
+                    + _w("group_counted", lang, group=group_name(group["group"]), mean=group["mean"], n=group["n"], share=group["share"])
+                )
+                terms.append(f"{group['share']:.4f} × {group['mean']:.4f}")
+            else:
+                lines.append("     - " + _w("group_shown_only", lang, group=group_name(group["group"]), mean=group["mean"]))
+        if competency["score_raw"] is None:
+            lines.append("     = " + _w("no_score", lang))
+            continue
+        lines.append(f"     = {' + '.join(terms)} = {competency['score_raw']:.4f}")
+        if competency["self_minus_others"] is not None:
+            lines.append("     (" + _w("self_gap", lang, gap=competency["self_minus_others"]) + ")")
+
+    adjustments = {k: v for k, v in trace["calibration"]["output"].items() if v}
+    if not adjustments:
+        lines.append(f"3. {_w('calibration_none', lang)}")
+    else:
+        lines.append(f"3. {_w('calibration', lang, steps=', '.join(trace['calibration']['components']))}")
+        for competency in record["competencies"]:
+            if competency["score"] is None:
+                continue
+            terms = " + ".join(
+                f"{g['share']:.4f} × {g['mean_calibrated']:.4f}" for g in competency["groups"] if g.get("counted")
+            )
+            lines.append(
+                f"   {competency_name(competency['id'])}: {adjustments.get(competency['id'], 0.0):+.4f}; "
+                + _w("calibrated_competency", lang, terms=terms, value=competency["score"])
+            )
+
+    lines.append(f"4. {_w('cluster_intro', lang)}")
+    for cluster_id, members in trace["cluster"]["inputs"].items():
+        name = choose(clusters[cluster_id]["name"], lang)
+        score = trace["cluster"]["output"][cluster_id]
+        if not members or score is None:
+            lines.append(f"   {name}: " + _w("no_score", lang))
+            continue
+        numerator = " + ".join(f"{m['weight']:g} × {m['score']:.4f}" for m in members.values())
+        denominator = " + ".join(f"{m['weight']:g}" for m in members.values())
+        lines.append(f"   {name} = ({numerator}) / ({denominator}) = {score:.4f}")
+
+    overall = trace["overall"]
+    if overall["output"]["final"] is None:
+        lines.append(f"5. {_w('no_overall', lang)}")
+    else:
+        inputs = overall["inputs"]
+        numerator = " + ".join(f"{c['weight']:g} × {c['score']:.4f}" for c in inputs.values())
+        denominator = " + ".join(f"{c['weight']:g}" for c in inputs.values())
+        lines.append(f"5. {_w('overall_intro', lang)}")
+        lines.append(f"   ({numerator}) / ({denominator}) = {overall['output']['final']:.4f}")
+        shown = f"{overall['output']['shown']:.{decimals}f}"
+        lines.append("   " + _w("rounded", lang, decimals=decimals, shown=shown))
+        if overall["output"]["raw"] != overall["output"]["final"]:
+            lines.append("   " + _w("raw_overall", lang, raw=f"{overall['output']['raw']:.{decimals}f}"))
+
+    category = record["category"]
+    if "classification" in trace:
+        text = _w("category", lang, reason=choose(category["reason"], lang)) if category else _w("no_category", lang)
+        lines.append(f"6. {text}")
+    if record["development_plan"]:
+        lines.append(f"7. {_w('plan', lang)}")
+        for entry in record["development_plan"]:
+            lines.append("   - " + _w("plan_entry", lang, name=competency_name(entry["competency"]), **{k: entry[k] for k in ("required", "achieved", "gap")}))
+    if record["flags"]:
+        lines.append("")
+        lines.append(_w("notes", lang))
+        lines += [f"   - {choose(flag['message'], lang)}" for flag in record["flags"]]
+    return "\n".join(lines)

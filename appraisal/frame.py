@@ -1,0 +1,62 @@
+"""Validated input as columns: the only shape the numeric engine and plugins see.
+
+Ids are factorised to integer codes once, at ingestion; numbers are numpy
+arrays; nothing downstream loops over ratings in Python.  Row ``i`` of every
+array in :class:`RatingFrame` is one accepted rating.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Employees:
+    """The people being appraised, in output order.
+
+    Built from the roster when one is given, otherwise from the ratees found in
+    the ratings.  ``supervisor`` and ``profile`` are codes (``-1`` = none).
+    """
+
+    ids: np.ndarray  # object[E] employee_id as text
+    names: np.ndarray  # object[E]
+    units: np.ndarray  # object[E]
+    positions: np.ndarray  # object[E]
+    supervisor: np.ndarray  # int64[E] employee code of the roster supervisor, -1 = none
+    profile: np.ndarray  # int64[E] index into rubric.positions, -1 = no matching profile
+    extra: dict[str, np.ndarray] = field(default_factory=dict)  # further roster columns, carried through
+    source: str | None = None  # roster file, None when derived from ratings
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
+class RatingFrame:
+    """Accepted ratings, one array per column.
+
+    ``score`` is NaN where the rater answered "not observed" (or left it
+    blank): those rows are kept, so counts add up, but never averaged.
+    """
+
+    ratee: np.ndarray  # int64[N] employee code
+    rater: np.ndarray  # int64[N] rater code, index into ``raters``
+    group: np.ndarray  # int64[N] rater-group code, index into rubric.layout.group_ids
+    competency: np.ndarray  # int64[N] index into rubric.layout.competency_ids
+    item: np.ndarray  # int64[N] index into rubric.layout.item_keys, -1 = rated as a whole
+    score: np.ndarray  # float64[N], NaN = not observed
+    source: np.ndarray  # int64[N] index into ``sources``
+    row: np.ndarray  # int64[N] row number in its source file (header = row 1)
+    raters: np.ndarray  # object[R] rater ids as text
+    rater_employee: np.ndarray  # int64[R] employee code of each rater, -1 = not an employee
+    sources: tuple[str, ...]
+    comments: np.ndarray | None = None  # object[N], "" = none
+
+    def __len__(self) -> int:
+        return len(self.score)
+
+    @property
+    def observed(self) -> np.ndarray:
+        return ~np.isnan(self.score)

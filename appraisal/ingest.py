@@ -1,0 +1,697 @@
+"""From input files to a validated :class:`~appraisal.frame.RatingFrame`.
+
+Every row of every file is accounted for: it is either accepted or rejected
+with the file, row, column and reason (``read = accepted + rejected``).  Checks
+run column-wise with pyarrow compute and numpy; Python touches only the rows
+that fail, to word their messages.
+
+Row checks on ratings: blank required values; unknown relationship,
+competency or item; item given where the competency has none (or missing
+where it has items); score not numeric, off the scale or not a whole point;
+``self`` with rater ≠ ratee or another relationship with rater = ratee; ratee
+not in the roster; one rater rating one ratee under two relationships;
+duplicate ratings (same rater, ratee, competency, item).  A supervisor rating
+that contradicts the roster is a warning, not a rejection.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .components import RawTable
+from .errors import InputError, Problem
+from .frame import Employees, RatingFrame
+from .i18n import Message, join_values
+from .rubric import SELF_GROUP, Rubric
+
+if TYPE_CHECKING:
+    from .plugins import PluginHost
+
+RATING_REQUIRED = ("ratee_id", "rater_id", "relationship", "competency", "score")
+RATING_OPTIONAL = ("item", "comment", "cycle", "submitted_at")
+ROSTER_REQUIRED = ("employee_id", "name", "unit", "position", "supervisor_id")
+
+NUMBER_PATTERN = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+SUPERVISOR_GROUP = "supervisor"
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A row that was not used, with every reason."""
+
+    file: str
+    row: int
+    problems: tuple[Problem, ...]
+    values: dict[str, str]
+
+
+@dataclass(frozen=True)
+class FileCount:
+    file: str
+    kind: str  # "ratings" or "roster"
+    read: int
+    accepted: int
+    rejected: int
+    not_observed: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class IngestReport:
+    """What happened to every input row."""
+
+    counts: list[FileCount] = field(default_factory=list)
+    rejected: list[RejectedRow] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [problem for row in self.rejected for problem in row.problems]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Validated inputs, ready for the pipeline."""
+
+    employees: Employees
+    frame: RatingFrame
+    report: IngestReport
+
+
+# ---------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------
+
+
+def read_table(host: PluginHost, path: Path) -> RawTable:
+    """Read ``path`` with the reader registered for its suffix.
+
+    :raises InputError: for a missing file or an unknown format.
+    """
+    if not path.is_file():
+        raise InputError([Problem(str(path), None, "", Message("file_not_found", {"path": str(path)}))])
+    registered = host.reader_for(path)
+    if registered is None:
+        suffixes = sorted(s for r in host.components("reader").values() for s in r.component.suffixes)
+        message = Message("unknown_format", {"suffix": path.suffix, "available": join_values(suffixes)})
+        raise InputError([Problem(str(path), None, "", message)])
+    return registered.component.read(path)
+
+
+def canonical_column(name: str) -> str:
+    """``" Ratee ID"`` → ``ratee_id``: header matching forgives case, spaces and hyphens."""
+    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+
+
+def _columns(table: RawTable, required: Sequence[str]) -> dict[str, pa.Array]:
+    """Columns by canonical name, trimmed; raises for missing or repeated required columns."""
+    found: dict[str, pa.Array] = {}
+    problems: list[Problem] = []
+    for raw_name, values in table.columns.items():
+        name = canonical_column(raw_name)
+        if name in found:
+            problems.append(Problem(table.path, 1, raw_name, Message("column_duplicate", {"column": raw_name})))
+            continue
+        found[name] = pc.utf8_trim_whitespace(_as_array(values))
+    for name in required:
+        if name not in found:
+            message = Message("column_missing", {"column": name, "found": join_values(list(table.columns))})
+            problems.append(Problem(table.path, 1, name, message))
+    if problems:
+        raise InputError(problems)
+    return found
+
+
+def _as_array(values: Any) -> pa.Array:
+    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else pa.array(values, type=pa.string())
+    return array.cast(pa.string()).fill_null("")
+
+
+# ---------------------------------------------------------------------------
+# Collecting problems column by column
+# ---------------------------------------------------------------------------
+
+
+class _Findings:
+    """Problems per row of one file, filled one check (one boolean mask) at a time."""
+
+    def __init__(self, table: RawTable) -> None:
+        self.table = table
+        self.errors: dict[int, list[Problem]] = defaultdict(list)
+        self.warnings: list[Problem] = []
+
+    def add(
+        self,
+        where: np.ndarray,
+        column: str,
+        message: Callable[[int], Message],
+        severity: str = "error",
+    ) -> None:
+        """Record ``message(i)`` for every row ``i`` in ``where`` (a boolean mask or row indices)."""
+        indices = np.flatnonzero(where) if where.dtype == bool else where
+        for index in indices:
+            problem = Problem(self.table.path, int(self.table.rows[index]), column, message(int(index)), severity)  # type: ignore[arg-type]
+            if severity == "error":
+                self.errors[int(index)].append(problem)
+            else:
+                self.warnings.append(problem)
+
+    def rejected_mask(self) -> np.ndarray:
+        mask = np.zeros(len(self.table), dtype=bool)
+        mask[list(self.errors)] = True
+        return mask
+
+    def rejected_rows(self, columns: dict[str, pa.Array]) -> list[RejectedRow]:
+        indices = sorted(self.errors)
+        if not indices:
+            return []
+        taken = {name: values.take(pa.array(indices)).to_pylist() for name, values in columns.items()}
+        return [
+            RejectedRow(
+                self.table.path,
+                int(self.table.rows[index]),
+                tuple(self.errors[index]),
+                {name: taken[name][k] for name in columns},
+            )
+            for k, index in enumerate(indices)
+        ]
+
+
+def _value(column: pa.Array, index: int) -> str:
+    """One cell as text, for a message (only failing rows are ever looked up)."""
+    return column[int(index)].as_py()
+
+
+def _np(array: pa.Array) -> np.ndarray:
+    """A boolean or numeric pyarrow array as numpy (nulls become False / NaN)."""
+    if pa.types.is_boolean(array.type):
+        return array.fill_null(False).to_numpy(zero_copy_only=False)
+    return array.to_numpy(zero_copy_only=False)
+
+
+def _lookup(values: pa.Array, keys: Sequence[str]) -> np.ndarray:
+    """Index of each value in ``keys`` (case-insensitive), -1 where absent."""
+    index = pc.index_in(pc.utf8_lower(values), value_set=pa.array([k.lower() for k in keys], type=pa.string()))
+    return index.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+# ---------------------------------------------------------------------------
+# Roster
+# ---------------------------------------------------------------------------
+
+
+def load_roster(host: PluginHost, path: Path, rubric: Rubric, report: IngestReport) -> Employees:
+    """Read and validate the roster; rejected rows go to ``report``."""
+    table = read_table(host, path)
+    columns = _columns(table, ROSTER_REQUIRED)
+    findings = _Findings(table)
+    ids = columns["employee_id"]
+    blank_id = _np(pc.equal(ids, ""))
+    findings.add(blank_id, "employee_id", lambda i: Message("value_blank"))
+
+    id_values = np.asarray(ids.to_pylist(), dtype=object)
+    _, first, inverse = np.unique(id_values, return_index=True, return_inverse=True)
+    repeated = (first[inverse] != np.arange(len(id_values))) & ~blank_id
+    findings.add(
+        repeated,
+        "employee_id",
+        lambda i: Message("roster_duplicate_id", {"value": id_values[i], "first": int(table.rows[first[inverse[i]]])}),
+    )
+    accepted = ~findings.rejected_mask()
+    known = set(id_values[accepted].tolist())
+    supervisors = np.asarray(columns["supervisor_id"].to_pylist(), dtype=object)
+    unknown_supervisor = accepted & (supervisors != "") & ~np.isin(supervisors, list(known))
+    findings.add(
+        unknown_supervisor,
+        "supervisor_id",
+        lambda i: Message("roster_unknown_supervisor", {"value": supervisors[i]}),
+        "warning",
+    )
+    positions = columns["position"]
+    profile = _position_profiles(positions, rubric)
+    if rubric.positions:
+        position_values = positions.to_pylist()
+        findings.add(
+            accepted & (profile < 0) & _np(pc.not_equal(positions, "")),
+            "position",
+            lambda i: Message("roster_unknown_position", {"value": position_values[i]}),
+            "warning",
+        )
+
+    report.rejected += findings.rejected_rows(columns)
+    report.warnings += findings.warnings
+    report.counts.append(FileCount(str(path), "roster", len(table), int(accepted.sum()), int((~accepted).sum())))
+
+    keep = np.flatnonzero(accepted)
+    employee_ids = id_values[keep]
+    code_of = {employee_id: code for code, employee_id in enumerate(employee_ids.tolist())}
+    supervisor_code = np.array([code_of.get(s, -1) for s in supervisors[keep].tolist()], dtype=np.int64)
+
+    def take(name: str) -> np.ndarray:
+        return np.asarray(columns[name].take(pa.array(keep)).to_pylist(), dtype=object)
+
+    extra = {name: take(name) for name in columns if name not in ROSTER_REQUIRED}
+    return Employees(
+        ids=employee_ids,
+        names=take("name"),
+        units=take("unit"),
+        positions=take("position"),
+        supervisor=supervisor_code,
+        profile=profile[keep],
+        extra=extra,
+        source=str(path),
+    )
+
+
+def _position_profiles(positions: pa.Array, rubric: Rubric) -> np.ndarray:
+    """Index of the position profile each position title matches, -1 for none."""
+    titles: list[str] = []
+    owners: list[int] = []
+    for index, profile in enumerate(rubric.positions):
+        for title in (profile.id, *profile.positions):
+            titles.append(title.strip())
+            owners.append(index)
+    if not titles:
+        return np.full(len(positions), -1, dtype=np.int64)
+    matched = _lookup(positions, titles)
+    return np.where(matched >= 0, np.asarray(owners, dtype=np.int64)[np.maximum(matched, 0)], -1)
+
+
+# ---------------------------------------------------------------------------
+# Ratings
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _ParsedRatings:
+    """One ratings file after the checks that need only its own rows."""
+
+    table: RawTable
+    columns: dict[str, pa.Array]
+    findings: _Findings
+    group: np.ndarray
+    competency: np.ndarray
+    item: np.ndarray
+    score: np.ndarray
+
+
+def _parse_ratings_file(table: RawTable, rubric: Rubric, roster_ids: pa.Array | None, roster_name: str) -> _ParsedRatings:
+    columns = _columns(table, RATING_REQUIRED)
+    n = len(table)
+    for name in RATING_OPTIONAL:
+        columns.setdefault(name, pa.array([""] * n, type=pa.string()))
+    findings = _Findings(table)
+    layout = rubric.layout
+
+    for name in ("ratee_id", "rater_id", "relationship", "competency"):
+        findings.add(_np(pc.equal(columns[name], "")), name, lambda i: Message("value_blank"))
+
+    relationship = columns["relationship"]
+    spellings, owners = _group_spellings(rubric)
+    matched = _lookup(relationship, spellings)
+    group = np.where(matched >= 0, np.asarray(owners, dtype=np.int64)[np.maximum(matched, 0)], -1)
+    allowed_groups = join_values(list(layout.group_ids))
+    findings.add(
+        (group < 0) & _np(pc.not_equal(relationship, "")),
+        "relationship",
+        lambda i: Message("unknown_relationship", {"value": _value(relationship, i), "allowed": allowed_groups}),
+    )
+
+    competency_column = columns["competency"]
+    competency = _lookup(competency_column, list(layout.competency_ids))
+    allowed_competencies = join_values(list(layout.competency_ids))
+    findings.add(
+        (competency < 0) & _np(pc.not_equal(competency_column, "")),
+        "competency",
+        lambda i: Message("unknown_competency", {"value": _value(competency_column, i), "allowed": allowed_competencies}),
+    )
+
+    item = _check_items(columns, competency, rubric, findings)
+    score = _check_scores(columns["score"], rubric, findings)
+
+    ratee, rater = columns["ratee_id"], columns["rater_id"]
+    same_person = _np(pc.equal(ratee, rater))
+    known_group = group >= 0
+    is_self = group == layout.self_group
+    findings.add(
+        known_group & is_self & ~same_person,
+        "rater_id",
+        lambda i: Message("self_rater_differs", {"rater": _value(rater, i), "ratee": _value(ratee, i)}),
+    )
+    findings.add(
+        known_group & ~is_self & same_person,
+        "relationship",
+        lambda i: Message("rater_is_ratee", {"relationship": _value(relationship, i)}),
+    )
+    if roster_ids is not None:
+        in_roster = _np(pc.is_in(ratee, value_set=roster_ids))
+        findings.add(
+            ~in_roster & _np(pc.not_equal(ratee, "")),
+            "ratee_id",
+            lambda i: Message("ratee_not_in_roster", {"value": _value(ratee, i), "roster": roster_name}),
+        )
+    return _ParsedRatings(table, columns, findings, group, competency, item, score)
+
+
+def _group_spellings(rubric: Rubric) -> tuple[list[str], list[int]]:
+    spellings: list[str] = []
+    owners: list[int] = []
+    for index, (group_id, group) in enumerate(rubric.rater_groups.items()):
+        for spelling in (group_id, *group.aliases):
+            spellings.append(spelling.strip())
+            owners.append(index)
+    return spellings, owners
+
+
+def _check_items(columns: dict[str, pa.Array], competency: np.ndarray, rubric: Rubric, findings: _Findings) -> np.ndarray:
+    layout = rubric.layout
+    item_column, competency_column = columns["item"], columns["competency"]
+    known = competency >= 0
+    has_items = known & (layout.items_per_competency[np.maximum(competency, 0)] > 0)
+    blank = _np(pc.equal(item_column, ""))
+
+    def items_of(i: int) -> str:
+        return join_values([item.id for item in layout.competencies[competency[i]].items])
+
+    findings.add(
+        has_items & blank,
+        "item",
+        lambda i: Message("item_required", {"competency": _value(competency_column, i), "allowed": items_of(i)}),
+    )
+    findings.add(
+        known & ~has_items & ~blank,
+        "item",
+        lambda i: Message("item_not_allowed", {"competency": _value(competency_column, i), "value": _value(item_column, i)}),
+    )
+    item = np.full(len(competency), -1, dtype=np.int64)
+    if layout.item_keys:
+        keys = [f"{layout.competency_ids[c]}\x1f{item_id}" for c, item_id in layout.item_keys]
+        canonical_competency = pa.array(
+            np.asarray(layout.competency_ids, dtype=object)[np.maximum(competency, 0)], type=pa.string()
+        )
+        found = _lookup(pc.binary_join_element_wise(canonical_competency, item_column, "\x1f"), keys)
+        item = np.where(has_items & ~blank, found, -1)
+        findings.add(
+            has_items & ~blank & (found < 0),
+            "item",
+            lambda i: Message(
+                "unknown_item",
+                {"value": _value(item_column, i), "competency": _value(competency_column, i), "allowed": items_of(i)},
+            ),
+        )
+    return item
+
+
+def _check_scores(column: pa.Array, rubric: Rubric, findings: _Findings) -> np.ndarray:
+    """Parse scores (decimal point or comma); NaN for blank and 'not observed' codes."""
+    scale = rubric.scale
+    blank = _np(pc.equal(column, ""))
+    not_observed = _np(pc.is_in(pc.utf8_lower(column), value_set=pa.array([c.lower() for c in scale.not_observed])))
+    text = pc.replace_substring(column, ",", ".")
+    numeric = _np(pc.match_substring_regex(text, NUMBER_PATTERN))
+    values = pc.if_else(pa.array(numeric), text, pa.scalar(None, pa.string())).cast(pa.float64())
+    score = _np(values).astype(np.float64)
+    codes = join_values(scale.not_observed)
+    findings.add(
+        ~blank & ~not_observed & ~numeric,
+        "score",
+        lambda i: Message("score_not_numeric", {"value": _value(column, i), "codes": codes}),
+    )
+    with np.errstate(invalid="ignore"):
+        outside = numeric & ((score < scale.min) | (score > scale.max))
+        fractional = numeric & ~outside & (score != np.round(score)) if scale.whole_points else np.zeros_like(numeric)
+    findings.add(
+        outside,
+        "score",
+        lambda i: Message("score_out_of_scale", {"value": _value(column, i), "min": scale.min, "max": scale.max}),
+    )
+    findings.add(fractional, "score", lambda i: Message("score_not_whole", {"value": _value(column, i)}))
+    return np.where(numeric & ~outside & ~fractional, score, np.nan)
+
+
+def load_ratings(
+    host: PluginHost,
+    paths: Sequence[Path],
+    rubric: Rubric,
+    employees: Employees | None,
+    report: IngestReport,
+) -> tuple[Employees, RatingFrame]:
+    """Read and validate every ratings file; build employees (when no roster) and the frame."""
+    roster_ids = pa.array(employees.ids.tolist(), type=pa.string()) if employees is not None else None
+    roster_name = employees.source or "" if employees is not None else ""
+    parsed = [_parse_ratings_file(read_table(host, path), rubric, roster_ids, roster_name) for path in paths]
+
+    ratee = pa.chunked_array([p.columns["ratee_id"] for p in parsed], type=pa.string()).combine_chunks()
+    rater = pa.chunked_array([p.columns["rater_id"] for p in parsed], type=pa.string()).combine_chunks()
+    group = np.concatenate([p.group for p in parsed])
+    competency = np.concatenate([p.competency for p in parsed])
+    item = np.concatenate([p.item for p in parsed])
+    score = np.concatenate([p.score for p in parsed])
+    source = np.concatenate([np.full(len(p.table), k, dtype=np.int64) for k, p in enumerate(parsed)])
+    local = np.concatenate([np.arange(len(p.table), dtype=np.int64) for p in parsed])
+    rows = np.concatenate([p.table.rows for p in parsed]).astype(np.int64)
+    rejected = np.concatenate([p.findings.rejected_mask() for p in parsed])
+
+    ratee_code = _codes(ratee)
+    rater_code = _codes(rater)
+    pair = ratee_code * (int(rater_code.max(initial=0)) + 1) + rater_code
+
+    offsets = np.cumsum([0] + [len(p.table) for p in parsed])
+
+    def add(mask: np.ndarray, column: str, message: Callable[[int], Message], severity: str = "error") -> None:
+        """Record a cross-file finding; ``message`` gets the index in the concatenated rows."""
+        indices = np.flatnonzero(mask)
+        for k, p in enumerate(parsed):
+            mine = indices[source[indices] == k]
+            if len(mine):
+                p.findings.add(local[mine], column, lambda j, base=int(offsets[k]): message(base + j), severity)
+
+    _check_relationship_consistency(pair, group, rejected, rows, source, rubric, add)
+    rejected = np.concatenate([p.findings.rejected_mask() for p in parsed])
+    _check_duplicates(pair, competency, item, score, rejected, rows, source, add)
+    rejected = np.concatenate([p.findings.rejected_mask() for p in parsed])
+    accepted = ~rejected
+
+    if employees is None:
+        employees = _employees_from_ratees(ratee.filter(pa.array(accepted)))
+    if employees.source is not None:
+        _check_supervisors(employees, ratee, rater, group, accepted, rubric, add)
+
+    not_observed = np.isnan(score)
+    for k, p in enumerate(parsed):
+        mine = source == k
+        report.rejected += p.findings.rejected_rows(p.columns)
+        report.warnings += p.findings.warnings
+        report.counts.append(
+            FileCount(
+                p.table.path,
+                "ratings",
+                len(p.table),
+                int((accepted & mine).sum()),
+                int((rejected & mine).sum()),
+                int((accepted & mine & not_observed).sum()),
+            )
+        )
+        cycles = sorted(set(pc.unique(p.columns["cycle"].filter(pa.array(accepted[mine]))).to_pylist()) - {""})
+        if len(cycles) > 1:
+            report.warnings.append(
+                Problem(p.table.path, None, "cycle", Message("several_cycles", {"cycles": join_values(cycles)}), "warning")
+            )
+
+    keep = pa.array(accepted)
+    accepted_rater = rater.filter(keep)
+    rater_ids, rater_codes = _sorted_codes(accepted_rater)
+    employee_index = pa.array(employees.ids.tolist(), type=pa.string())
+    ratee_codes = pc.index_in(ratee.filter(keep), value_set=employee_index).to_numpy(zero_copy_only=False)
+    rater_employee = pc.index_in(pa.array(rater_ids, type=pa.string()), value_set=employee_index)
+    comments = None
+    if any(pc.any(pc.not_equal(p.columns["comment"], "")).as_py() for p in parsed if len(p.table)):
+        comment = pa.chunked_array([p.columns["comment"] for p in parsed], type=pa.string()).combine_chunks()
+        comments = np.asarray(comment.filter(keep).to_pylist(), dtype=object)
+    frame = RatingFrame(
+        ratee=np.asarray(ratee_codes, dtype=np.int64),
+        rater=rater_codes,
+        group=group[accepted],
+        competency=competency[accepted],
+        item=item[accepted],
+        score=score[accepted],
+        source=source[accepted],
+        row=rows[accepted],
+        raters=np.asarray(rater_ids, dtype=object),
+        rater_employee=rater_employee.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64),
+        sources=tuple(p.table.path for p in parsed),
+        comments=comments,
+    )
+    return employees, frame
+
+
+def _codes(values: pa.Array) -> np.ndarray:
+    """Integer code per value (first-seen order), for grouping only."""
+    encoded = pc.dictionary_encode(values)
+    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _sorted_codes(values: pa.Array) -> tuple[list[str], np.ndarray]:
+    """Sorted distinct values and each value's index among them.
+
+    Sorting makes codes independent of row order, so results are too.
+    """
+    distinct = pc.unique(values)
+    ordered = distinct.take(pc.sort_indices(distinct))
+    codes = pc.index_in(values, value_set=ordered).to_numpy(zero_copy_only=False).astype(np.int64)
+    return ordered.to_pylist(), codes
+
+
+def _employees_from_ratees(ratees: pa.Array) -> Employees:
+    ids, _ = _sorted_codes(ratees)
+    n = len(ids)
+    blank = np.full(n, "", dtype=object)
+    return Employees(
+        ids=np.asarray(ids, dtype=object),
+        names=blank,
+        units=blank.copy(),
+        positions=blank.copy(),
+        supervisor=np.full(n, -1, dtype=np.int64),
+        profile=np.full(n, -1, dtype=np.int64),
+    )
+
+
+def _check_relationship_consistency(
+    pair: np.ndarray,
+    group: np.ndarray,
+    rejected: np.ndarray,
+    rows: np.ndarray,
+    source: np.ndarray,
+    rubric: Rubric,
+    add: Callable[..., None],
+) -> None:
+    """One rater rates one ratee under one relationship; later rows that disagree are rejected."""
+    candidates = np.flatnonzero(~rejected & (group >= 0))
+    if len(candidates) == 0:
+        return
+    _, first, inverse = np.unique(pair[candidates], return_index=True, return_inverse=True)
+    first_row = candidates[first][inverse.reshape(-1)]
+    mismatch = candidates[group[candidates] != group[first_row]]
+    group_ids = rubric.layout.group_ids
+    mask = np.zeros(len(pair), dtype=bool)
+    mask[mismatch] = True
+    first_of = np.zeros(len(pair), dtype=np.int64)
+    first_of[candidates] = first_row
+    add(
+        mask,
+        "relationship",
+        lambda i: Message(
+            "relationship_conflict", {"first": int(rows[first_of[i]]), "relationship": group_ids[group[first_of[i]]]}
+        ),
+    )
+
+
+def _check_duplicates(
+    pair: np.ndarray,
+    competency: np.ndarray,
+    item: np.ndarray,
+    score: np.ndarray,
+    rejected: np.ndarray,
+    rows: np.ndarray,
+    source: np.ndarray,
+    add: Callable[..., None],
+) -> None:
+    """Same rater, ratee, competency and item twice: identical copies keep the first; conflicts keep none."""
+    candidates = np.flatnonzero(~rejected)
+    if len(candidates) == 0:
+        return
+    n_items = int(item.max(initial=-1)) + 2
+    n_comp = int(competency.max(initial=0)) + 1
+    key = (pair[candidates] * n_comp + competency[candidates]) * n_items + (item[candidates] + 1)
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+    sizes = np.diff(np.r_[starts, len(sorted_key)])
+    if not (sizes > 1).any():
+        return
+    comparable = np.where(np.isnan(score), -np.inf, score)[candidates][order]
+    low = np.minimum.reduceat(comparable, starts)
+    high = np.maximum.reduceat(comparable, starts)
+    block = np.repeat(np.arange(len(starts)), sizes)
+    in_duplicate_block = sizes[block] > 1
+    identical = (low == high)[block]
+    is_first = np.r_[True, sorted_key[1:] != sorted_key[:-1]]
+    members = candidates[order]
+
+    identical_extra = np.zeros(len(pair), dtype=bool)
+    identical_extra[members[in_duplicate_block & identical & ~is_first]] = True
+    first_member = members[starts][block]
+    first_of = np.zeros(len(pair), dtype=np.int64)
+    first_of[members] = first_member
+    add(identical_extra, "score", lambda i: Message("duplicate_rating", {"first": int(rows[first_of[i]])}))
+
+    conflicting = np.zeros(len(pair), dtype=bool)
+    conflicting[members[in_duplicate_block & ~identical]] = True
+    block_of = np.zeros(len(pair), dtype=np.int64)
+    block_of[members] = block
+    block_rows: dict[int, list[int]] = defaultdict(list)
+    for index in np.flatnonzero(conflicting):
+        block_rows[int(block_of[index])].append(int(rows[index]))
+    add(
+        conflicting,
+        "score",
+        lambda i: Message("conflicting_rating", {"rows": join_values(sorted(block_rows[int(block_of[i])]))}),
+    )
+
+
+def _check_supervisors(
+    employees: Employees,
+    ratee: pa.Array,
+    rater: pa.Array,
+    group: np.ndarray,
+    accepted: np.ndarray,
+    rubric: Rubric,
+    add: Callable[..., None],
+) -> None:
+    """Warn where a 'supervisor' rating comes from someone other than the roster's supervisor."""
+    if SUPERVISOR_GROUP not in rubric.rater_groups:
+        return
+    supervisor_group = rubric.layout.group_ids.index(SUPERVISOR_GROUP)
+    employee_index = pa.array(employees.ids.tolist(), type=pa.string())
+    ratee_code = pc.index_in(ratee, value_set=employee_index).fill_null(-1).to_numpy(zero_copy_only=False)
+    listed = np.where(ratee_code >= 0, employees.supervisor[np.maximum(ratee_code, 0)], -1)
+    expected = employee_index.take(pa.array(np.maximum(listed, 0)))
+    differs = _np(pc.not_equal(rater, expected))
+    mismatch = accepted & (group == supervisor_group) & (listed >= 0) & differs
+    add(
+        mismatch,
+        "rater_id",
+        lambda i: Message(
+            "supervisor_mismatch",
+            {"rater": _value(rater, i), "ratee": _value(ratee, i), "expected": _value(expected, i)},
+        ),
+        "warning",
+    )
+
+
+def ingest(
+    host: PluginHost,
+    rubric: Rubric,
+    ratings: Sequence[Path],
+    roster: Path | None = None,
+) -> Inputs:
+    """Read and validate all inputs.  Never raises for bad rows: they are in ``report.rejected``.
+
+    :raises InputError: for problems that make a whole file unusable (missing,
+        unknown format, missing columns, unreadable).
+    """
+    report = IngestReport()
+    employees = load_roster(host, roster, rubric, report) if roster is not None else None
+    employees, frame = load_ratings(host, ratings, rubric, employees, report)
+    return Inputs(employees, frame, report)

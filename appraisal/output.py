@@ -1,0 +1,88 @@
+"""Writing a run directory atomically, with its manifest and rejects.
+
+Files are written into a private staging directory next to the output
+directory and moved into place only after every writer succeeded; a failed
+run leaves the previous outputs untouched and no half-written file.  The
+manifest is moved last, and files listed by an earlier manifest but not
+produced by this run (e.g. an old ``rejects.csv``) are removed so the
+directory always describes one run.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from .i18n import Lang
+from .ingest import RejectedRow
+
+MANIFEST = "manifest.json"
+REJECTS = "rejects.csv"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_rejects(rows: Iterable[RejectedRow], path: Path, lang: Lang) -> None:
+    """One line per rejected row: where it is, why, and its values (so HR can fix it)."""
+    rows = list(rows)
+    value_columns: list[str] = []
+    for row in rows:
+        value_columns += [name for name in row.values if name not in value_columns]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file", "row", "columns", "reason", *value_columns])
+        for row in rows:
+            columns = " ".join(dict.fromkeys(p.field for p in row.problems))
+            reason = "; ".join(p.message.text(lang) for p in row.problems)
+            writer.writerow([row.file, row.row, columns, reason, *(row.values.get(c, "") for c in value_columns)])
+
+
+def write_atomically(
+    out_dir: Path,
+    produce: Callable[[Path], list[Path]],
+    manifest: Callable[[list[dict[str, Any]]], dict[str, Any]],
+) -> list[Path]:
+    """Run ``produce(staging_dir)``, then move its files and the manifest into ``out_dir``.
+
+    :param produce: writes files into the staging directory and returns them.
+    :param manifest: builds the manifest from the list of ``{"file", "sha256", "bytes"}``.
+    :returns: the final paths, manifest last.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
+    try:
+        written = produce(staging)
+        outputs = [{"file": p.name, "sha256": sha256_of(p), "bytes": p.stat().st_size} for p in written]
+        (staging / MANIFEST).write_text(
+            json.dumps(manifest(outputs), indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
+        )
+        previous = _previous_outputs(out_dir)
+        for path in written:
+            os.replace(path, out_dir / path.name)
+        for name in previous - {p.name for p in written}:
+            (out_dir / name).unlink(missing_ok=True)
+        os.replace(staging / MANIFEST, out_dir / MANIFEST)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [out_dir / p.name for p in written] + [out_dir / MANIFEST]
+
+
+def _previous_outputs(out_dir: Path) -> set[str]:
+    try:
+        manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+        return {entry["file"] for entry in manifest.get("outputs", []) if "/" not in entry["file"]}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return set()

@@ -1,0 +1,528 @@
+"""The rubric: what is rated, by whom, on which scale, and how it is scored.
+
+A rubric is a YAML file written by HR.  :func:`load_rubric` reads it with
+line positions, validates it with the pydantic models below (unknown keys are
+errors), runs the cross-field checks a schema cannot express, and reports
+every problem at once as ``file:line: dotted.field: message``.
+
+The models are the single source of the rubric format: ``appraisal schema``
+prints their JSON Schema, and ``docs/rubric.md`` documents the same fields.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import Problem, RubricError
+from .i18n import Lang, Message, choose, join_values
+from .yamlio import Loc, YamlDocument, load_yaml
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+Identifier = Annotated[str, Field(pattern=ID_PATTERN, max_length=80)]
+
+SELF_GROUP = "self"
+
+
+class StrictModel(BaseModel):
+    """Base of every YAML-facing model: unknown keys are errors, YAML booleans are not numbers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Text(StrictModel):
+    """Text shown to people, in Bahasa Indonesia (``id``) and optionally English (``en``).
+
+    In YAML either a plain string (used for both languages) or ``{id: ..., en: ...}``.
+    """
+
+    id: str = Field(description="Bahasa Indonesia")
+    en: str | None = Field(default=None, description="English; falls back to Bahasa Indonesia")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_plain_string(cls, value: Any) -> Any:
+        return {"id": value} if isinstance(value, str) else value
+
+    def get(self, lang: Lang) -> str:
+        return choose({"id": self.id, "en": self.en or ""}, lang)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        object_schema = handler(core_schema)
+        return {"anyOf": [{"type": "string"}, object_schema], "description": cls.__doc__.splitlines()[0]}
+
+
+class Scale(StrictModel):
+    """The rating scale every score in the ratings file must lie on."""
+
+    min: int = Field(1, description="Lowest scale point")
+    max: int = Field(5, description="Highest scale point")
+    labels: dict[Annotated[int, Field(strict=False)], Text] = Field(
+        default_factory=dict, description="Label of each scale point, e.g. {1: Sangat kurang, ...}"
+    )
+    not_observed: list[str] = Field(
+        default_factory=lambda: ["NA", "N/A", "TT", "TTD", "tidak tahu", "tidak teramati", "don't know"],
+        description="Codes meaning 'not observed / don't know'; compared case-insensitively. "
+        "Excluded from every average, never counted as zero or midpoint. A blank score means the same.",
+    )
+    whole_points: bool = Field(True, description="Accept only whole scale points (no 3.5)")
+
+
+class RaterGroup(StrictModel):
+    """A source of ratings (supervisor, peers, ...).  Unset fields take the defaults of the group id."""
+
+    label: Text
+    weight: float = Field(ge=0, description="Weight in the group-weights scheme (renormalised over groups present)")
+    min_raters: int = Field(ge=1, description="Fewest raters for the group to be shown and counted (anonymity)")
+    counts_in_overall: bool = Field(description="Whether the group counts in the combined score (self: no)")
+    aliases: list[str] = Field(default_factory=list, description="Other spellings in the ratings file, e.g. atasan")
+
+
+DEFAULT_RATER_GROUPS: dict[str, dict[str, Any]] = {
+    "self": {
+        "label": {"id": "Diri sendiri", "en": "Self"},
+        "weight": 0.0,
+        "min_raters": 1,
+        "counts_in_overall": False,
+        "aliases": ["diri sendiri", "diri", "sendiri", "pribadi"],
+    },
+    "supervisor": {
+        "label": {"id": "Atasan", "en": "Supervisor"},
+        "weight": 1.0,
+        "min_raters": 1,
+        "counts_in_overall": True,
+        "aliases": ["atasan", "atasan langsung", "manager", "boss"],
+    },
+    "peer": {
+        "label": {"id": "Rekan kerja", "en": "Peers"},
+        "weight": 1.0,
+        "min_raters": 3,
+        "counts_in_overall": True,
+        "aliases": ["rekan", "rekan kerja", "sejawat", "peers"],
+    },
+    "subordinate": {
+        "label": {"id": "Bawahan", "en": "Subordinates"},
+        "weight": 1.0,
+        "min_raters": 3,
+        "counts_in_overall": True,
+        "aliases": ["bawahan", "direct report", "direct_report", "subordinates"],
+    },
+    "other": {
+        "label": {"id": "Lainnya", "en": "Others"},
+        "weight": 1.0,
+        "min_raters": 3,
+        "counts_in_overall": True,
+        "aliases": ["lainnya", "lain", "pelanggan", "customer", "others"],
+    },
+}
+"""Defaults per group id; min_raters as the Center for Creative Leadership uses (peers and subordinates 3)."""
+
+UNKNOWN_GROUP_DEFAULTS: dict[str, Any] = {"weight": 1.0, "min_raters": 3, "counts_in_overall": True}
+
+
+class Item(StrictModel):
+    """A behavioural indicator that raters score on its own."""
+
+    id: Identifier
+    text: Text
+
+
+class Level(StrictModel):
+    """What proficiency level N looks like."""
+
+    description: Text
+    indicators: list[Text] = Field(default_factory=list)
+
+
+class Competency(StrictModel):
+    id: Identifier
+    name: Text
+    definition: Text | None = None
+    weight: float = Field(1.0, gt=0, description="Weight within its cluster")
+    items: list[Item] = Field(
+        default_factory=list,
+        description="Indicators rated one by one; when empty the competency is rated as a whole",
+    )
+    levels: dict[Annotated[int, Field(strict=False, ge=1, le=5)], Level] = Field(
+        default_factory=dict, description="Proficiency-level descriptors, keys 1..5"
+    )
+
+
+class Cluster(StrictModel):
+    """A group of competencies (e.g. teknis, manajerial, sosial kultural)."""
+
+    id: Identifier
+    name: Text
+    weight: float | None = Field(
+        None, gt=0, description="Weight in the overall score; default: the sum of its competencies' weights"
+    )
+    competencies: list[Competency] = Field(min_length=1)
+
+
+class PositionProfile(StrictModel):
+    """Required proficiency per competency for a position (jabatan) or position class."""
+
+    id: Identifier
+    name: Text
+    positions: list[str] = Field(
+        default_factory=list,
+        description="Roster `position` values that use this profile (case-insensitive); the id itself also matches",
+    )
+    required: dict[str, float] = Field(description="competency id -> required level")
+
+
+class ComponentRef(StrictModel):
+    """A plugin component chosen by name, with options validated by that component."""
+
+    name: str = Field(description="Registered component name; see `appraisal plugins`")
+    options: dict[str, Any] = Field(default_factory=dict, description="Validated by the component's own model")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_plain_name(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
+class Scoring(StrictModel):
+    """Which plugin components run, in which order, with which options."""
+
+    weighting: ComponentRef = Field(
+        default_factory=lambda: ComponentRef(name="group-weights"),
+        description="How rater groups combine into a competency score",
+    )
+    calibration: list[ComponentRef] = Field(
+        default_factory=list, description="Calibration steps, applied top to bottom"
+    )
+    classification: ComponentRef | None = Field(
+        None, description="Classifier for the overall score (e.g. bands); none: no category"
+    )
+    development: ComponentRef | None = Field(
+        default_factory=lambda: ComponentRef(name="gaps"), description="Development-plan recommender"
+    )
+    flags: list[ComponentRef] = Field(
+        default_factory=lambda: [ComponentRef(name=n) for n in ("anonymity", "coverage", "supervisor-missing")],
+        description="Flag rules to run",
+    )
+    min_item_coverage: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="A rater counts for a competency only after answering this share of its items (CCL: 50%)",
+    )
+    decimals: int = Field(2, ge=0, le=6, description="Scores are shown and classified rounded half-up to this")
+
+
+class Rubric(StrictModel):
+    """A 360-degree appraisal rubric."""
+
+    schema_version: Literal[1] = 1
+    id: Identifier
+    name: Text
+    version: str = Field(description="Your version label, e.g. 2026.1 (quote it)")
+    description: Text | None = None
+    language: Lang = Field("id", description="Default output language: id or en")
+    scale: Scale = Field(default_factory=Scale)
+    rater_groups: dict[Identifier, RaterGroup] = Field(
+        default_factory=lambda: {k: RaterGroup.model_validate(v) for k, v in DEFAULT_RATER_GROUPS.items()},
+        description="Rater groups by id; default self, supervisor, peer, subordinate, other",
+    )
+    clusters: list[Cluster] = Field(min_length=1)
+    positions: list[PositionProfile] = Field(default_factory=list)
+    scoring: Scoring = Field(default_factory=Scoring)
+
+    @field_validator("rater_groups", mode="before")
+    @classmethod
+    def _fill_group_defaults(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        filled = {}
+        for group_id, spec in value.items():
+            defaults = DEFAULT_RATER_GROUPS.get(group_id, {**UNKNOWN_GROUP_DEFAULTS, "label": str(group_id)})
+            filled[group_id] = {**defaults, **spec} if isinstance(spec, dict) else spec
+        return filled
+
+    @cached_property
+    def layout(self) -> RubricLayout:
+        return RubricLayout.of(self)
+
+    def competency(self, competency_id: str) -> Competency:
+        return self.layout.competencies[self.layout.competency_index[competency_id]]
+
+
+@dataclass(frozen=True)
+class RubricLayout:
+    """The rubric flattened into arrays the numeric engine indexes by integer code."""
+
+    competencies: tuple[Competency, ...]
+    competency_ids: tuple[str, ...]
+    competency_index: dict[str, int]
+    competency_weight: np.ndarray  # float64[C]
+    competency_cluster: np.ndarray  # int64[C]
+    items_per_competency: np.ndarray  # int64[C]; 0 = rated as a whole
+    item_keys: tuple[tuple[int, str], ...]  # global item code -> (competency code, item id)
+    cluster_ids: tuple[str, ...]
+    cluster_weight: np.ndarray  # float64[K]
+    group_ids: tuple[str, ...]
+    group_min_raters: np.ndarray  # int64[G]
+    group_weight: np.ndarray  # float64[G]
+    group_counts: np.ndarray  # bool[G]
+    self_group: int  # code of the self group, -1 when the rubric has none
+
+    @classmethod
+    def of(cls, rubric: Rubric) -> RubricLayout:
+        competencies = tuple(c for cluster in rubric.clusters for c in cluster.competencies)
+        cluster_of = [k for k, cluster in enumerate(rubric.clusters) for _ in cluster.competencies]
+        weights = np.array([c.weight for c in competencies], dtype=np.float64)
+        cluster_weight = np.array(
+            [
+                cluster.weight if cluster.weight is not None else sum(c.weight for c in cluster.competencies)
+                for cluster in rubric.clusters
+            ],
+            dtype=np.float64,
+        )
+        groups = rubric.rater_groups
+        group_ids = tuple(groups)
+        return cls(
+            competencies=competencies,
+            competency_ids=tuple(c.id for c in competencies),
+            competency_index={c.id: i for i, c in enumerate(competencies)},
+            competency_weight=weights,
+            competency_cluster=np.array(cluster_of, dtype=np.int64),
+            items_per_competency=np.array([len(c.items) for c in competencies], dtype=np.int64),
+            item_keys=tuple((ci, item.id) for ci, c in enumerate(competencies) for item in c.items),
+            cluster_ids=tuple(cluster.id for cluster in rubric.clusters),
+            cluster_weight=cluster_weight,
+            group_ids=group_ids,
+            group_min_raters=np.array([groups[g].min_raters for g in group_ids], dtype=np.int64),
+            group_weight=np.array([groups[g].weight for g in group_ids], dtype=np.float64),
+            group_counts=np.array([groups[g].counts_in_overall for g in group_ids], dtype=bool),
+            self_group=group_ids.index(SELF_GROUP) if SELF_GROUP in group_ids else -1,
+        )
+
+
+# ---------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------
+
+BUILTIN_RUBRICS_PACKAGE = "appraisal_rubrics"
+
+ComponentOptionsCheck = Callable[[Rubric], Iterable[tuple[Loc, Message]]]
+
+
+@dataclass(frozen=True)
+class LoadedRubric:
+    """A valid rubric and where it came from."""
+
+    rubric: Rubric
+    source: str
+    sha256: str
+
+
+def builtin_rubric_names() -> list[str]:
+    """Names usable with ``--rubric NAME`` (files in the installed ``rubrics/`` folder)."""
+    folder = resources.files(BUILTIN_RUBRICS_PACKAGE)
+    return sorted(entry.name[: -len(".yaml")] for entry in folder.iterdir() if entry.name.endswith(".yaml"))
+
+
+def read_rubric_source(name_or_path: str | Path) -> tuple[str, str]:
+    """Return ``(display name, text)`` for a rubric path or built-in rubric name.
+
+    :raises RubricError: when it is neither.
+    """
+    path = Path(name_or_path)
+    if path.is_file():
+        return str(name_or_path), path.read_text(encoding="utf-8-sig")
+    name = str(name_or_path)
+    if name in builtin_rubric_names():
+        entry = resources.files(BUILTIN_RUBRICS_PACKAGE).joinpath(f"{name}.yaml")
+        return f"rubrics/{name}.yaml", entry.read_text(encoding="utf-8")
+    message = Message("rubric_not_found", {"name": name, "available": join_values(builtin_rubric_names())})
+    raise RubricError([Problem(name, None, "", message)])
+
+
+def load_rubric(name_or_path: str | Path, check_components: ComponentOptionsCheck | None = None) -> LoadedRubric:
+    """Load and fully validate a rubric.
+
+    :param name_or_path: a YAML file, or the name of a built-in rubric (``asn-perilaku``).
+    :param check_components: validates component names and options against the
+        installed plugins (see :meth:`appraisal.plugins.PluginHost.check_rubric_components`).
+    :raises RubricError: with every problem found.
+    """
+    source, text = read_rubric_source(name_or_path)
+    doc = load_yaml(source, text)
+    if doc.problems and doc.data is None:
+        raise RubricError(doc.problems)
+    problems = list(doc.problems)
+    if not isinstance(doc.data, dict):
+        raise RubricError([*problems, Problem(source, 1, "", Message("yaml_not_mapping"))])
+    try:
+        rubric = Rubric.model_validate(doc.data)
+    except ValidationError as exc:
+        problems += [_problem_from_pydantic(doc, error) for error in exc.errors(include_url=False)]
+        raise RubricError(problems) from None
+    findings = list(semantic_problems(rubric))
+    if check_components is not None:
+        findings += list(check_components(rubric))
+    problems += [Problem(source, doc.line_for(loc), _dotted(loc), message) for loc, message in findings]
+    if problems:
+        raise RubricError(problems)
+    return LoadedRubric(rubric, source, hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+def _dotted(loc: Loc) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _problem_from_pydantic(doc: YamlDocument, error: dict[str, Any]) -> Problem:
+    loc = tuple(part for part in error["loc"] if part != "[key]")
+    kind, value = error["type"], error.get("input")
+    if kind == "missing":
+        message = Message("field_missing", {"name": str(loc[-1])})
+    elif kind == "extra_forbidden":
+        allowed = sorted(_allowed_keys(Rubric, loc[:-1]))
+        message = Message("field_unknown", {"name": str(loc[-1]), "allowed": join_values(allowed, 30)})
+    elif kind in {"int_type", "float_type", "greater_than_equal", "greater_than"} and isinstance(value, bool):
+        message = Message("field_bool_for_number", {"value": value})
+    elif kind == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        message = Message("field_number_for_text", {"value": value})
+    else:
+        detail = error["msg"].removeprefix("Value error, ")
+        message = Message("field_invalid", {"detail": detail})
+    return Problem(doc.path, doc.line_for(loc), _dotted(loc), message)
+
+
+def _allowed_keys(model: Any, loc: Loc) -> set[str]:
+    """Field names accepted at ``loc`` (for 'unknown key' hints)."""
+    annotation: Any = model
+    for part in loc:
+        annotation = _strip_optional(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel) and isinstance(part, str):
+            field = annotation.model_fields.get(part)
+            if field is None:
+                return set()
+            annotation = field.annotation
+        elif get_origin(annotation) in (list, tuple) and isinstance(part, int):
+            annotation = get_args(annotation)[0]
+        elif get_origin(annotation) is dict:
+            annotation = get_args(annotation)[1]
+        else:
+            return set()
+    annotation = _strip_optional(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return set(annotation.model_fields)
+    return set()
+
+
+def _strip_optional(annotation: Any) -> Any:
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in (Union, type(int | None)):
+        members = [a for a in get_args(annotation) if a is not type(None)]
+        if len(members) == 1:
+            return _strip_optional(members[0])
+    return annotation
+
+
+# ---------------------------------------------------------------------------
+# Cross-field checks the schema cannot express
+# ---------------------------------------------------------------------------
+
+
+def semantic_problems(rubric: Rubric) -> Iterable[tuple[Loc, Message]]:
+    """Yield ``(location, message)`` for every cross-field inconsistency."""
+
+    def invalid(text: str) -> Message:
+        return Message("field_invalid", {"detail": text})
+
+    scale = rubric.scale
+    if scale.min >= scale.max:
+        yield ("scale", "max"), invalid(f"max ({scale.max}) must be greater than min ({scale.min})")
+    for point in scale.labels:
+        if not scale.min <= point <= scale.max:
+            yield ("scale", "labels", point), invalid(f"label for {point} is outside the scale {scale.min}–{scale.max}")
+    for index, code in enumerate(scale.not_observed):
+        if _is_number(code):
+            yield ("scale", "not_observed", index), invalid(
+                f"{code!r} is a number; a 'not observed' code must not look like a score "
+                "(a blank score already means not observed)"
+            )
+
+    if not rubric.rater_groups:
+        yield ("rater_groups",), invalid("at least one rater group is needed")
+    elif not any(g.counts_in_overall for g in rubric.rater_groups.values()):
+        yield ("rater_groups",), invalid("no rater group counts in the overall score (counts_in_overall: true)")
+    spellings: dict[str, str] = {}
+    for group_id, group in rubric.rater_groups.items():
+        for index, alias in enumerate([group_id, *group.aliases]):
+            key = alias.strip().lower()
+            owner = spellings.setdefault(key, group_id)
+            if owner != group_id:
+                loc: Loc = ("rater_groups", group_id) if index == 0 else ("rater_groups", group_id, "aliases", index - 1)
+                yield loc, invalid(f"{alias!r} already names rater group {owner!r}")
+    if SELF_GROUP in rubric.rater_groups and rubric.rater_groups[SELF_GROUP].counts_in_overall:
+        yield ("rater_groups", SELF_GROUP, "counts_in_overall"), invalid(
+            "self-ratings must not count in the combined score of others (set counts_in_overall: false)"
+        )
+
+    seen_clusters: dict[str, int] = {}
+    seen_competencies: dict[str, Loc] = {}
+    for k, cluster in enumerate(rubric.clusters):
+        if cluster.id in seen_clusters:
+            yield ("clusters", k, "id"), invalid(f"cluster id {cluster.id!r} is already used by clusters.{seen_clusters[cluster.id]}")
+        seen_clusters.setdefault(cluster.id, k)
+        for c, competency in enumerate(cluster.competencies):
+            loc = ("clusters", k, "competencies", c)
+            key = competency.id.lower()
+            if key in seen_competencies:
+                yield (*loc, "id"), invalid(
+                    f"competency id {competency.id!r} is already used at {_dotted(seen_competencies[key])}"
+                )
+            seen_competencies.setdefault(key, loc)
+            item_ids: set[str] = set()
+            for i, item in enumerate(competency.items):
+                if item.id.lower() in item_ids:
+                    yield (*loc, "items", i, "id"), invalid(f"item id {item.id!r} is used twice in this competency")
+                item_ids.add(item.id.lower())
+
+    competency_ids = {c.id for cluster in rubric.clusters for c in cluster.competencies}
+    claimed: dict[str, str] = {}
+    for p, profile in enumerate(rubric.positions):
+        for index, title in enumerate([profile.id, *profile.positions]):
+            key = title.strip().lower()
+            owner = claimed.setdefault(key, profile.id)
+            if owner != profile.id:
+                loc = ("positions", p, "id") if index == 0 else ("positions", p, "positions", index - 1)
+                yield loc, invalid(f"position {title!r} is already matched by profile {owner!r}")
+        for competency_id, level in profile.required.items():
+            loc = ("positions", p, "required", competency_id)
+            if competency_id not in competency_ids:
+                yield loc, Message(
+                    "unknown_competency", {"value": competency_id, "allowed": join_values(sorted(competency_ids))}
+                )
+            elif not scale.min <= level <= scale.max:
+                yield loc, invalid(f"required level {level} is outside the scale {scale.min}–{scale.max}")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", "."))
+    except ValueError:
+        return False
+    return True
+
+
+def rubric_json_schema() -> dict[str, Any]:
+    """JSON Schema of the rubric format, for editors (yaml-language-server)."""
+    schema = Rubric.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Appraisal rubric"
+    return schema

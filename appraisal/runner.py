@@ -1,0 +1,158 @@
+"""One appraisal run end to end: the entry point the CLI (or a notebook) calls.
+
+    load rubric → ingest and validate → pipeline → writers → run directory
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import InputError
+from .i18n import Lang
+from .ingest import IngestReport, Inputs, ingest
+from .output import REJECTS, sha256_of, write_atomically, write_rejects
+from .pipeline import Outcome, Overrides, Progress, run_pipeline
+from .plugins import PluginHost
+from .results import ComputedRun
+from .rubric import LoadedRubric, load_rubric
+
+DEFAULT_FORMATS = ("csv", "json")
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What to run; mirrors ``appraisal run``'s options."""
+
+    rubric: str
+    ratings: Sequence[Path]
+    out_dir: Path
+    roster: Path | None = None
+    overrides: Overrides = field(default_factory=Overrides)
+    lenient: bool = False
+    lang: Lang | None = None
+    formats: Sequence[str] = DEFAULT_FORMATS
+
+
+@dataclass(frozen=True)
+class RunReport:
+    outcome: Outcome
+    report: IngestReport
+    outputs: list[Path]
+    manifest: dict[str, Any]
+
+
+def load_checked_rubric(host: PluginHost, rubric: str | Path) -> LoadedRubric:
+    """Load a rubric and check its components against the installed plugins."""
+    return load_rubric(rubric, host.check_rubric_components)
+
+
+def load_inputs(host: PluginHost, loaded: LoadedRubric, ratings: Sequence[Path], roster: Path | None) -> Inputs:
+    return ingest(host, loaded.rubric, ratings, roster)
+
+
+def run(host: PluginHost, request: RunRequest, progress: Progress = lambda step: None) -> RunReport:
+    """Execute a run and write its directory.
+
+    :raises RubricError: invalid rubric.
+    :raises InputError: unusable input file, or (strict mode) any rejected row.
+    :raises PluginError: a plugin broke its contract.
+    """
+    started = datetime.now(timezone.utc)
+    clock = time.perf_counter()
+    loaded = load_checked_rubric(host, request.rubric)
+    lang: Lang = request.lang or loaded.rubric.language
+    formats = [host.component("output format", name) for name in request.formats]
+    progress("ingest")
+    inputs = load_inputs(host, loaded, request.ratings, request.roster)
+    report = inputs.report
+    if report.rejected and not request.lenient:
+        raise InputError(report.errors)
+    outcome = run_pipeline(host, loaded, inputs, request.overrides, progress)
+    view = ComputedRun(outcome)
+    progress("write")
+
+    def produce(staging: Path) -> list[Path]:
+        written: list[Path] = []
+        for registered in formats:
+            component = registered.component
+            written += component.write(view, staging, lang, host.options(component, {}))
+        if report.rejected:
+            write_rejects(report.rejected, staging / REJECTS, lang)
+            written.append(staging / REJECTS)
+        return written
+
+    built: dict[str, Any] = {}
+
+    def manifest(outputs: list[dict[str, Any]]) -> dict[str, Any]:
+        seconds = time.perf_counter() - clock
+        built.update(build_manifest(host, request, loaded, report, outcome, outputs, started, seconds, lang))
+        return built
+
+    paths = write_atomically(request.out_dir, produce, manifest)
+    return RunReport(outcome, report, paths, built)
+
+
+def row_totals(report: IngestReport) -> dict[str, Any]:
+    """Rows read, accepted and rejected per file and in total; ``balanced`` checks the sum."""
+    files = [count.as_dict() for count in report.counts]
+    ratings = [count for count in report.counts if count.kind == "ratings"]
+    totals = {
+        "read": sum(c.read for c in ratings),
+        "accepted": sum(c.accepted for c in ratings),
+        "rejected": sum(c.rejected for c in ratings),
+        "not_observed": sum(c.not_observed for c in ratings),
+    }
+    totals["balanced"] = all(c.read == c.accepted + c.rejected for c in report.counts)
+    return {"files": files, "ratings": totals, "warnings": len(report.warnings)}
+
+
+def build_manifest(
+    host: PluginHost,
+    request: RunRequest,
+    loaded: LoadedRubric,
+    report: IngestReport,
+    outcome: Outcome,
+    outputs: list[dict[str, Any]],
+    started: datetime,
+    seconds: float,
+    lang: Lang,
+) -> dict[str, Any]:
+    """Everything needed to audit or reproduce the run."""
+    inputs = [{"kind": "ratings", "path": str(p), "sha256": sha256_of(p)} for p in request.ratings]
+    if request.roster is not None:
+        inputs.append({"kind": "roster", "path": str(request.roster), "sha256": sha256_of(request.roster)})
+    return {
+        "engine": {"name": "appraisal", "version": __version__},
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "plugins": [{"name": i.name, "version": i.version, "source": i.source} for i in host.info.values()],
+        "rubric": {
+            "id": loaded.rubric.id,
+            "version": loaded.rubric.version,
+            "source": loaded.source,
+            "sha256": loaded.sha256,
+        },
+        "inputs": inputs,
+        "parameters": {
+            "lenient": request.lenient,
+            "lang": lang,
+            "formats": list(request.formats),
+            "weighting_override": request.overrides.weighting,
+            "calibration_override": None
+            if request.overrides.calibration is None
+            else list(request.overrides.calibration),
+            "steps": [record.as_dict() for record in outcome.steps],
+        },
+        "rows": row_totals(report),
+        "started_at": started.isoformat(timespec="seconds"),
+        "duration_seconds": round(seconds, 3),
+        "outputs": outputs,
+    }

@@ -1,0 +1,188 @@
+"""The numeric engine: grouped reductions from ratings to an overall score.
+
+Everything here is pure numpy over integer codes (``np.unique``,
+``np.bincount``, matrix products); there is no I/O and no Python loop over
+ratings or employees.  The steps, in order:
+
+1. **items → rater score**: each rater's score for a competency is the mean
+   of the items they observed; it counts only when they answered at least
+   ``min_item_coverage`` of the items (CCL's 50 % rule).
+2. **rater scores → group means**: mean and count per employee, competency and
+   rater group.  A group is *visible* when it has at least ``min_raters``
+   raters; hidden groups are neither shown nor counted, so nothing shown can
+   reveal them.
+3. **group means → competency score**: a weighted mean of rater scores, with
+   weights from the weighting scheme, restricted to visible groups that count
+   in the overall score, renormalised to sum to 1 per employee × competency.
+4. **competencies → clusters → overall**: weighted means, renormalised over
+   the competencies (clusters) that have a score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .frame import RatingFrame
+from .rubric import RubricLayout
+
+
+@dataclass(frozen=True)
+class RaterCells:
+    """One row per (ratee, rater, competency): a rater's score for a competency.
+
+    ``eligible`` cells have at least one observed item and meet the item
+    coverage rule; only they enter group means.  ``group_size`` is the number
+    of eligible raters in the cell's (ratee, competency, group), which the
+    weighting schemes use.
+    """
+
+    ratee: np.ndarray  # int64[M]
+    rater: np.ndarray  # int64[M]
+    group: np.ndarray  # int64[M]
+    competency: np.ndarray  # int64[M]
+    score: np.ndarray  # float64[M], NaN when no item observed
+    items_observed: np.ndarray  # int64[M]
+    eligible: np.ndarray  # bool[M]
+    group_size: np.ndarray  # int64[M]
+    of_rating: np.ndarray  # int64[N] cell index of every rating
+
+    def __len__(self) -> int:
+        return len(self.score)
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    """Per employee × competency × rater group: mean of eligible rater scores and their count."""
+
+    mean: np.ndarray  # float64[E, C, G], NaN where n == 0
+    n: np.ndarray  # int64[E, C, G]
+    visible: np.ndarray  # bool[E, C, G]: n >= min_raters of the group
+
+
+def rater_cells(frame: RatingFrame, layout: RubricLayout, n_employees: int, min_item_coverage: float) -> RaterCells:
+    """Collapse item ratings into one score per rater, ratee and competency."""
+    n_comp = len(layout.competency_ids)
+    n_raters = max(len(frame.raters), 1)
+    key = (frame.ratee * n_raters + frame.rater) * n_comp + frame.competency
+    _, first, of_rating = np.unique(key, return_index=True, return_inverse=True)
+    of_rating = of_rating.reshape(-1)
+    n_cells = len(first)
+    observed = ~np.isnan(frame.score)
+    items_observed = np.bincount(of_rating, weights=observed, minlength=n_cells).astype(np.int64)
+    score = cell_means(of_rating, frame.score, n_cells)
+    competency = frame.competency[first]
+    items_expected = np.maximum(layout.items_per_competency[competency], 1)
+    # A tiny tolerance so that e.g. 1 of 2 items meets a 0.5 rule despite float error.
+    eligible = (items_observed > 0) & (items_observed / items_expected >= min_item_coverage - 1e-12)
+    ratee, group = frame.ratee[first], frame.group[first]
+    n_groups = len(layout.group_ids)
+    ecg = (ratee * n_comp + competency) * n_groups + group
+    sizes = np.bincount(ecg, weights=eligible, minlength=n_employees * n_comp * n_groups).astype(np.int64)
+    return RaterCells(
+        ratee=ratee,
+        rater=frame.rater[first],
+        group=group,
+        competency=competency,
+        score=score,
+        items_observed=items_observed,
+        eligible=eligible,
+        group_size=sizes[ecg],
+        of_rating=of_rating,
+    )
+
+
+def cell_means(of_rating: np.ndarray, scores: np.ndarray, n_cells: int) -> np.ndarray:
+    """Mean of the observed (non-NaN) ``scores`` per cell; NaN for cells with none."""
+    observed = ~np.isnan(scores)
+    sums = np.bincount(of_rating, weights=np.where(observed, scores, 0.0), minlength=n_cells)
+    counts = np.bincount(of_rating, weights=observed, minlength=n_cells)
+    return safe_divide(sums, counts)
+
+
+def group_stats(cells: RaterCells, cell_scores: np.ndarray, layout: RubricLayout, n_employees: int) -> GroupStats:
+    """Mean and count of eligible rater scores per employee, competency and group."""
+    shape = (n_employees, len(layout.competency_ids), len(layout.group_ids))
+    ecg = np.ravel_multi_index((cells.ratee, cells.competency, cells.group), shape)
+    size = int(np.prod(shape))
+    eligible = cells.eligible
+    n = np.bincount(ecg[eligible], minlength=size).reshape(shape)
+    sums = np.bincount(ecg[eligible], weights=cell_scores[eligible], minlength=size).reshape(shape)
+    mean = safe_divide(sums, n)
+    visible = (n > 0) & (n >= layout.group_min_raters[np.newaxis, np.newaxis, :])
+    return GroupStats(mean=mean, n=n.astype(np.int64), visible=visible)
+
+
+def counted_weights(cells: RaterCells, scheme_weights: np.ndarray, stats: GroupStats, layout: RubricLayout) -> np.ndarray:
+    """Zero the weight of every cell that must not count, whatever the scheme said.
+
+    A cell counts only when it is eligible, its group counts in the overall
+    score, and its group is visible for that employee and competency.  This is
+    core policy, not a plugin's choice: it is what keeps hidden groups hidden.
+    """
+    visible = stats.visible[cells.ratee, cells.competency, cells.group]
+    counts = layout.group_counts[cells.group]
+    return np.where(cells.eligible & counts & visible, scheme_weights, 0.0)
+
+
+@dataclass(frozen=True)
+class Combination:
+    """Competency scores and the share of each group in them."""
+
+    competency: np.ndarray  # float64[E, C], NaN where no counted group
+    group_share: np.ndarray  # float64[E, C, G]: share of each group's rater weights, sums to 1 where scored
+
+
+def combine(cells: RaterCells, cell_scores: np.ndarray, weights: np.ndarray, shape: tuple[int, int, int]) -> Combination:
+    """Weighted mean of rater scores per employee × competency, weights renormalised."""
+    n_employees, n_comp, n_groups = shape
+    ec = cells.ratee * n_comp + cells.competency
+    ecg = ec * n_groups + cells.group
+    scores = np.where(weights > 0, cell_scores, 0.0)
+    total = np.bincount(ec, weights=weights, minlength=n_employees * n_comp)
+    competency = safe_divide(np.bincount(ec, weights=weights * scores, minlength=n_employees * n_comp), total)
+    by_group = np.bincount(ecg, weights=weights, minlength=n_employees * n_comp * n_groups).reshape(shape)
+    share = safe_divide(by_group, total.reshape(n_employees, n_comp, 1), fill=0.0)
+    return Combination(competency.reshape(n_employees, n_comp), share)
+
+
+def weighted_rollup(values: np.ndarray, weights: np.ndarray, membership: np.ndarray) -> np.ndarray:
+    """Weighted mean of ``values[E, C]`` into ``[E, K]`` groups, renormalised over non-NaN values.
+
+    :param membership: ``bool[C, K]``, which column belongs to which group.
+    """
+    present = ~np.isnan(values)
+    weighted = np.where(present, values, 0.0) * weights
+    numerator = weighted @ membership
+    denominator = (present * weights) @ membership
+    return safe_divide(numerator, denominator)
+
+
+def rollup(competency: np.ndarray, layout: RubricLayout) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster scores ``[E, K]`` and the overall score ``[E]`` from competency scores."""
+    n_clusters = len(layout.cluster_ids)
+    membership = layout.competency_cluster[:, np.newaxis] == np.arange(n_clusters)[np.newaxis, :]
+    clusters = weighted_rollup(competency, layout.competency_weight, membership.astype(np.float64))
+    overall = weighted_rollup(clusters, layout.cluster_weight, np.ones((n_clusters, 1)))[:, 0]
+    return clusters, overall
+
+
+def safe_divide(numerator: np.ndarray, denominator: np.ndarray, fill: float = np.nan) -> np.ndarray:
+    """``numerator / denominator`` with ``fill`` where the denominator is 0 (no warnings)."""
+    numerator = np.asarray(numerator, dtype=np.float64)
+    denominator = np.asarray(denominator, dtype=np.float64)
+    out = np.full(np.broadcast(numerator, denominator).shape, fill, dtype=np.float64)
+    np.divide(numerator, denominator, out=out, where=denominator != 0)
+    return out
+
+
+def round_half_up(values: np.ndarray | float, decimals: int) -> np.ndarray:
+    """Round as people do (2.675 → 2.68), not to even, so shown numbers match hand arithmetic.
+
+    The small epsilon undoes binary representation error (2.675 is stored as
+    2.67499999...).
+    """
+    factor = 10.0**decimals
+    scaled = np.asarray(values, dtype=np.float64) * factor
+    return np.sign(scaled) * np.floor(np.abs(scaled) + 0.5 + 1e-9) / factor

@@ -1,0 +1,118 @@
+"""YAML loading that remembers where every value came from.
+
+PyYAML silently keeps the last of two duplicate keys and turns ``2025-06-30``
+into a date; both surprise people who edit rubrics by hand.  :func:`load_yaml`
+composes the node tree once, reports duplicate keys, keeps dates as text and
+records the line of every key and list entry so that validation errors can
+point at ``file:line``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import Problem
+from .i18n import Message
+
+Loc = tuple[str | int, ...]
+
+
+class _PlainLoader(yaml.SafeLoader):
+    """Safe loader without the implicit timestamp resolver: dates stay strings."""
+
+
+_PlainLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass
+class YamlDocument:
+    """Parsed YAML plus a map from location tuples to 1-based line numbers."""
+
+    path: str
+    data: Any
+    lines: dict[Loc, int] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def line_for(self, loc: Loc) -> int:
+        """Line of the deepest part of ``loc`` that exists in the file.
+
+        Segments that are not in the file (e.g. ``options`` added by a
+        normaliser, or a missing key) are skipped so the line still points at
+        the nearest thing the author wrote.
+        """
+        best = self.lines.get((), 1)
+        found: Loc = ()
+        for part in loc:
+            candidate = (*found, part)
+            if candidate in self.lines:
+                found = candidate
+                best = self.lines[candidate]
+        return best
+
+
+def load_yaml(path: Path | str, text: str | None = None) -> YamlDocument:
+    """Read ``path`` and return its data with line positions and duplicate-key problems.
+
+    :param path: file to read (also used in messages).
+    :param text: the file content, when already read.
+    :returns: a :class:`YamlDocument`; syntax errors and duplicate keys are in
+        ``problems`` (``data`` is ``None`` after a syntax error).
+    """
+    name = str(path)
+    if text is None:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    doc = YamlDocument(name, None)
+    try:
+        node = yaml.compose(text, Loader=_PlainLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        detail = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        doc.problems.append(
+            Problem(name, mark.line + 1 if mark else None, "", Message("yaml_syntax", {"problem": detail}))
+        )
+        return doc
+    if node is None:
+        doc.data = {}
+        return doc
+    _index(node, (), doc)
+    doc.data = yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - _PlainLoader is a SafeLoader
+    return doc
+
+
+def _index(node: yaml.Node, loc: Loc, doc: YamlDocument) -> None:
+    doc.lines.setdefault(loc, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        first_seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = _scalar_key(key_node)
+            line = key_node.start_mark.line + 1
+            if key in first_seen:
+                doc.problems.append(
+                    Problem(
+                        doc.path,
+                        line,
+                        ".".join(str(p) for p in (*loc, key)),
+                        Message("yaml_duplicate_key", {"key": key, "first_line": first_seen[key]}),
+                    )
+                )
+                continue
+            first_seen[key] = line
+            doc.lines[(*loc, key)] = line
+            _index(value_node, (*loc, key), doc)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _index(item, (*loc, index), doc)
+
+
+def _scalar_key(node: yaml.Node) -> Any:
+    """The Python value of a mapping key, resolved the way the loader will resolve it."""
+    if isinstance(node, yaml.ScalarNode):
+        return _PlainLoader(" ").construct_object(node)
+    return str(node.value)

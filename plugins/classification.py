@@ -1,0 +1,87 @@
+"""Built-in classifier: score bands.
+
+A band applies from its ``min`` (inclusive) up to the next band's ``min``.
+The score compared is the one people see, rounded half-up to the rubric's
+``decimals``, so a shown 4.50 is never classified below a band starting at 4.50.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from appraisal import hookimpl
+from appraisal.components import Classification, Classifier, ComponentOptions
+from appraisal.rubric import Identifier, Text
+from appraisal.scoring import round_half_up
+
+
+class Band(ComponentOptions):
+    code: Identifier
+    min: float = Field(description="Lowest score (inclusive) in this band")
+    label: Text
+
+
+class BandOptions(ComponentOptions):
+    bands: list[Band] = Field(min_length=1, description="Bands, any order; each runs up to the next higher min")
+    score: Literal["overall", "overall_raw"] = Field("overall", description="Which overall score is classified")
+
+    @field_validator("bands")
+    @classmethod
+    def _distinct(cls, bands: list[Band]) -> list[Band]:
+        codes = [b.code for b in bands]
+        mins = [b.min for b in bands]
+        if len(set(codes)) != len(codes):
+            raise ValueError("band codes must be distinct")
+        if len(set(mins)) != len(mins):
+            raise ValueError("two bands start at the same min")
+        return sorted(bands, key=lambda b: b.min)
+
+
+class Bands(Classifier):
+    name = "bands"
+    summary = "score bands: each category from its min (inclusive) to the next band's min"
+    Options = BandOptions
+
+    def check(self, rubric, options):
+        lowest = options.bands[0]
+        if lowest.min > rubric.scale.min:
+            return [(("bands",), f"the lowest band starts at {lowest.min}, above the scale minimum {rubric.scale.min}; "
+                     "lower scores would get no category")]
+        return []
+
+    def classify(self, scores, data, options):
+        decimals = data.rubric.scoring.decimals
+        values = scores.shown_overall if options.score == "overall" else round_half_up(scores.overall_raw, decimals)
+        mins = np.array([band.min for band in options.bands])
+        index = np.searchsorted(mins, np.where(np.isnan(values), -np.inf, values), side="right") - 1
+        scored = ~np.isnan(values) & (index >= 0)
+        codes = np.array([band.code for band in options.bands] + [""], dtype=object)
+        categories = codes[np.where(scored, index, -1)]
+        labels = {band.code: band.label.model_dump() for band in options.bands}
+        reasons = [
+            _reason(values[e], options.bands, index[e], decimals) if scored[e] else {} for e in range(len(values))
+        ]
+        return Classification(categories=categories, labels=labels, reasons=reasons)
+
+
+def _reason(value: float, bands: list[Band], index: int, decimals: int) -> dict[str, str]:
+    band = bands[index]
+    shown = f"{value:.{decimals}f}"
+    if index + 1 < len(bands):
+        upper = bands[index + 1].min
+        id_text = f"{shown} ≥ {band.min:g} dan < {upper:g}"
+        en_text = f"{shown} ≥ {band.min:g} and < {upper:g}"
+    else:
+        id_text = en_text = f"{shown} ≥ {band.min:g}"
+    return {
+        "id": f"{id_text} → {band.label.get('id')}",
+        "en": f"{en_text} → {band.label.get('en')}",
+    }
+
+
+@hookimpl
+def register_classifiers(register):
+    register(Bands())

@@ -1,0 +1,112 @@
+"""Built-in flag rules about the evidence behind each employee's scores."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from appraisal import hookimpl
+from appraisal.components import Flag, FlagRule
+
+
+class HiddenGroups(FlagRule):
+    """A group rated the employee but had too few raters to be shown."""
+
+    name = "anonymity"
+    summary = "rater groups hidden because they have fewer raters than their minimum"
+
+    def flags(self, scores, data, options):
+        layout = data.rubric.layout
+        stats = scores.group_stats
+        hidden = ((stats.n > 0) & ~stats.visible).any(axis=1)  # [E, G]
+        found = []
+        for e, g in zip(*np.nonzero(hidden)):
+            group = data.rubric.rater_groups[layout.group_ids[g]]
+            minimum = int(layout.group_min_raters[g])
+            found.append(
+                Flag(
+                    rule=self.name,
+                    severity="info",
+                    subject="employee",
+                    subject_id=str(data.employees.ids[e]),
+                    message={
+                        "id": f"Penilaian {group.label.get('id')} tidak ditampilkan dan tidak dihitung: "
+                        f"kurang dari {minimum} penilai (menjaga kerahasiaan penilai).",
+                        "en": f"{group.label.get('en')} ratings are neither shown nor counted: "
+                        f"fewer than {minimum} raters (to protect rater anonymity).",
+                    },
+                    threshold=float(minimum),
+                )
+            )
+        return found
+
+
+class MissingScores(FlagRule):
+    """Competencies left without a score."""
+
+    name = "coverage"
+    summary = "competencies with no score (no counted ratings)"
+
+    def flags(self, scores, data, options):
+        layout = data.rubric.layout
+        missing = np.isnan(scores.competency)
+        found = []
+        for e in np.flatnonzero(missing.any(axis=1) & ~missing.all(axis=1)):
+            names = ", ".join(layout.competency_ids[c] for c in np.flatnonzero(missing[e]))
+            found.append(
+                Flag(
+                    rule=self.name,
+                    severity="warning",
+                    subject="employee",
+                    subject_id=str(data.employees.ids[e]),
+                    message={
+                        "id": f"Tidak ada skor untuk kompetensi: {names}; skor keseluruhan dihitung dari kompetensi lainnya.",
+                        "en": f"No score for competencies: {names}; the overall score uses the other competencies.",
+                    },
+                    statistic=float(missing[e].sum()),
+                )
+            )
+        for e in np.flatnonzero(missing.all(axis=1)):
+            found.append(
+                Flag(
+                    rule=self.name,
+                    severity="warning",
+                    subject="employee",
+                    subject_id=str(data.employees.ids[e]),
+                    message={
+                        "id": "Tidak ada penilaian yang dapat dihitung untuk pegawai ini.",
+                        "en": "No ratings that can be counted for this employee.",
+                    },
+                )
+            )
+        return found
+
+
+class SupervisorMissing(FlagRule):
+    """Under PermenPANRB 6/2022 the direct supervisor assesses; a 360 without the supervisor is incomplete."""
+
+    name = "supervisor-missing"
+    summary = "employees with no supervisor rating"
+
+    def flags(self, scores, data, options):
+        layout = data.rubric.layout
+        if "supervisor" not in layout.group_ids:
+            return []
+        g = layout.group_ids.index("supervisor")
+        rated = scores.group_stats.n[:, :, g].sum(axis=1) > 0
+        return [
+            Flag(
+                rule=self.name,
+                severity="warning",
+                subject="employee",
+                subject_id=str(data.employees.ids[e]),
+                message={"id": "Belum ada penilaian dari atasan.", "en": "No rating from the supervisor."},
+            )
+            for e in np.flatnonzero(~rated)
+        ]
+
+
+@hookimpl
+def register_flag_rules(register):
+    register(HiddenGroups())
+    register(MissingScores())
+    register(SupervisorMissing())

@@ -1,0 +1,216 @@
+"""Built-in readers: CSV, XLSX, Parquet and JSON Lines.
+
+Every reader returns text columns and the row number a person would use to
+find a record: for CSV the line in a text editor (header = 1), for XLSX the
+Excel row, for JSON Lines the line, for Parquet the record number.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from appraisal import hookimpl
+from appraisal.components import RawTable, TableReader
+from appraisal.errors import InputError, Problem
+from appraisal.i18n import Message
+
+SNIFF_BYTES = 64 * 1024
+
+
+def _unreadable(path: Path, detail: str, code: str = "file_unreadable", line: int | None = None) -> InputError:
+    return InputError([Problem(str(path), line, "", Message(code, {"detail": detail}))])
+
+
+def _text_columns(table: pa.Table) -> dict[str, pa.Array]:
+    """Every column as non-null text."""
+    return {
+        name: table.column(name).combine_chunks().cast(pa.string()).fill_null("") for name in table.column_names
+    }
+
+
+class CsvReader(TableReader):
+    """UTF-8 (with or without BOM), comma, semicolon or tab delimited, as Excel and survey tools export."""
+
+    name = "csv"
+    summary = "CSV, UTF-8 with or without BOM; comma, semicolon or tab delimiter (detected)"
+    suffixes = (".csv", ".tsv", ".txt")
+
+    def read(self, path: Path) -> RawTable:
+        import pyarrow.csv as pacsv
+
+        head = path.read_bytes()[:SNIFF_BYTES]
+        try:
+            head_text = head.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            if exc.start < len(head) - 4:  # a cut multi-byte character at the end is fine
+                raise _unreadable(path, str(exc), "file_not_utf8") from None
+            head_text = head[: exc.start].decode("utf-8-sig")
+        if not head_text.strip():
+            return RawTable(str(path), {}, np.zeros(0, dtype=np.int64))
+        header_line = head_text.splitlines()[0]
+        delimiter = max((";", ",", "\t"), key=header_line.count)
+        header = next(csv.reader([header_line], delimiter=delimiter))
+        try:
+            table = pacsv.read_csv(
+                path,
+                parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={name: pa.string() for name in header},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+        except pa.ArrowInvalid as exc:
+            code = "file_not_utf8" if "UTF8" in str(exc) or "utf8" in str(exc).lower() else "file_unreadable"
+            raise _unreadable(path, str(exc), code) from None
+        rows = _csv_line_numbers(path, len(table), delimiter)
+        return RawTable(str(path), _text_columns(table), rows)
+
+
+def _csv_line_numbers(path: Path, n_records: int, delimiter: str) -> np.ndarray:
+    """Line on which each record starts.
+
+    The common case (one record per line, no blank lines) is arithmetic; only
+    files with blank lines or line breaks inside quoted values are scanned.
+    """
+    data = path.read_bytes()
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if lines == n_records + 1:
+        return np.arange(2, n_records + 2, dtype=np.int64)
+    starts: list[int] = []
+    reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=delimiter)
+    previous_end = 0
+    for record in reader:
+        start = previous_end + 1
+        previous_end = reader.line_num
+        if record and any(field.strip() for field in record):
+            starts.append(start)
+    return np.asarray(starts[1 : n_records + 1], dtype=np.int64)
+
+
+class XlsxReader(TableReader):
+    """The first worksheet of an Excel workbook; row 1 is the header."""
+
+    name = "xlsx"
+    summary = "Excel workbook (.xlsx), first worksheet, header in row 1"
+    suffixes = (".xlsx", ".xlsm")
+
+    def read(self, path: Path) -> RawTable:
+        import openpyxl
+
+        try:
+            workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for damaged files
+            raise _unreadable(path, f"{type(exc).__name__}: {exc}") from None
+        try:
+            sheet = workbook.worksheets[0]
+            records = sheet.iter_rows(values_only=True)
+            header = [_cell_text(v) for v in next(records, ())]
+            while header and header[-1] == "":
+                header.pop()
+            columns: list[list[str]] = [[] for _ in header]
+            rows: list[int] = []
+            for number, record in enumerate(records, start=2):
+                values = [_cell_text(v) for v in record[: len(header)]]
+                if not any(values):
+                    continue  # an empty row is not a record
+                values += [""] * (len(header) - len(values))
+                for column, value in zip(columns, values):
+                    column.append(value)
+                rows.append(number)
+        finally:
+            workbook.close()
+        return RawTable(
+            str(path),
+            {name: pa.array(values, type=pa.string()) for name, values in zip(header, columns)},
+            np.asarray(rows, dtype=np.int64),
+        )
+
+
+def _cell_text(value: Any) -> str:
+    """A cell as the text a person sees; whole numbers lose Excel's '.0' (ids stay ids)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    return str(value).strip()
+
+
+class ParquetReader(TableReader):
+    name = "parquet"
+    summary = "Apache Parquet; row numbers are record numbers"
+    suffixes = (".parquet", ".pq")
+
+    def read(self, path: Path) -> RawTable:
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.read_table(path)
+        except (pa.ArrowException, OSError) as exc:
+            raise _unreadable(path, str(exc)) from None
+        return RawTable(str(path), _text_columns(table), np.arange(1, table.num_rows + 1, dtype=np.int64))
+
+
+class JsonLinesReader(TableReader):
+    """One JSON object per line; values may be numbers or strings."""
+
+    name = "jsonl"
+    summary = "JSON Lines (.jsonl/.ndjson), one object per line"
+    suffixes = (".jsonl", ".ndjson")
+
+    def read(self, path: Path) -> RawTable:
+        columns: dict[str, list[str]] = {}
+        rows: list[int] = []
+        try:
+            lines = path.read_text(encoding="utf-8-sig").splitlines()
+        except UnicodeDecodeError as exc:
+            raise _unreadable(path, str(exc), "file_not_utf8") from None
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise _unreadable(path, f"not JSON: {exc.msg}", line=number) from None
+            if not isinstance(record, dict):
+                raise _unreadable(path, "each line must be a JSON object", line=number)
+            for name in record:
+                columns.setdefault(name, [""] * len(rows))
+            for name, values in columns.items():
+                values.append(_json_text(record.get(name)))
+            rows.append(number)
+        return RawTable(
+            str(path),
+            {name: pa.array(values, type=pa.string()) for name, values in columns.items()},
+            np.asarray(rows, dtype=np.int64),
+        )
+
+
+def _json_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dict, list, bool)):
+        return json.dumps(value)
+    return str(value)
+
+
+@hookimpl
+def register_readers(register):
+    register(CsvReader())
+    register(XlsxReader())
+    register(ParquetReader())
+    register(JsonLinesReader())
