@@ -295,7 +295,7 @@ def run(
             except InputError as exc:
                 progress.close()
                 click.echo(exc.format(lang or "id"), err=True)
-                rows = {p.line for p in exc.problems if p.line is not None}
+                rows = {(p.file, p.line) for p in exc.problems if p.line is not None}
                 if rows:
                     click.echo(
                         f"{len(exc.problems)} problems on {len(rows)} rows; nothing was written. Fix them, or run with "

@@ -45,6 +45,26 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "id": "harus berupa teks; YAML membaca {value!r} sebagai angka — beri tanda kutip, mis. \"{value}\"",
         "en": "expected text; YAML read {value!r} as a number — quote it, e.g. \"{value}\"",
     },
+    "field_bound": {
+        "id": "harus {relation} {limit}",
+        "en": "must be {relation_en} {limit}",
+    },
+    "field_id_pattern": {
+        "id": "{value!r} bukan id yang sah: gunakan huruf, angka, '-', '_' atau '.', diawali huruf atau angka, tanpa spasi",
+        "en": "{value!r} is not a valid id: use letters, digits, '-', '_' or '.', starting with a letter or digit, no spaces",
+    },
+    "field_choice": {
+        "id": "harus salah satu dari: {expected}",
+        "en": "must be one of: {expected}",
+    },
+    "field_too_short": {
+        "id": "perlu paling sedikit {min_length} entri",
+        "en": "needs at least {min_length} entries",
+    },
+    "field_type": {
+        "id": "harus berupa {expected_id}",
+        "en": "expected {expected_en}",
+    },
     "field_invalid": {
         "id": "{detail}",
         "en": "{detail}",

@@ -29,7 +29,7 @@ from . import __version__, hookspecs
 from .components import COMPONENT_KINDS, Component, ComponentOptions
 from .errors import AppraisalError, PluginError
 from .i18n import Message, join_values
-from .rubric import ComponentRef, Rubric
+from .rubric import ComponentRef, Rubric, pydantic_message
 from .yamlio import Loc
 
 ENTRY_POINT_GROUP = "appraisal"
@@ -223,8 +223,7 @@ class PluginHost:
             options = self.options(component, ref.options)
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
-                detail = error["msg"].removeprefix("Value error, ")
-                yield (*loc, "options", *error["loc"]), Message("field_invalid", {"detail": detail})
+                yield (*loc, "options", *error["loc"]), pydantic_message(error)
             return
         for inner, detail in component.check(rubric, options):
             yield (*loc, "options", *inner), Message("field_invalid", {"detail": detail})

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from .errors import Problem, RubricError
 from .i18n import Lang, Message, choose, join_values
@@ -50,7 +51,11 @@ class Text(StrictModel):
     @model_validator(mode="before")
     @classmethod
     def _from_plain_string(cls, value: Any) -> Any:
-        return {"id": value} if isinstance(value, str) else value
+        if isinstance(value, str):
+            return {"id": value}
+        if not isinstance(value, dict):
+            raise PydanticCustomError("text_type", "expected text, or {id: Bahasa Indonesia, en: English}")
+        return value
 
     def get(self, lang: Lang) -> str:
         return choose({"id": self.id, "en": self.en or ""}, lang)
@@ -368,13 +373,13 @@ def load_rubric(name_or_path: str | Path, check_components: ComponentOptionsChec
         rubric = Rubric.model_validate(doc.data)
     except ValidationError as exc:
         problems += [_problem_from_pydantic(doc, error) for error in exc.errors(include_url=False)]
-        raise RubricError(problems) from None
+        raise RubricError(sorted(problems, key=lambda p: p.line or 0)) from None
     findings = list(semantic_problems(rubric))
     if check_components is not None:
         findings += list(check_components(rubric))
     problems += [Problem(source, doc.line_for(loc), _dotted(loc), message) for loc, message in findings]
     if problems:
-        raise RubricError(problems)
+        raise RubricError(sorted(problems, key=lambda p: p.line or 0))
     return LoadedRubric(rubric, source, hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
@@ -382,21 +387,62 @@ def _dotted(loc: Loc) -> str:
     return ".".join(str(part) for part in loc)
 
 
+TYPE_WORDS: dict[str, tuple[str, str]] = {
+    "text_type": ("teks, atau {id: Bahasa Indonesia, en: English}", "text, or {id: Bahasa Indonesia, en: English}"),
+    "string_type": ("teks", "text"),
+    "int_type": ("angka bulat", "a whole number"),
+    "int_from_float": ("angka bulat", "a whole number"),
+    "float_type": ("angka", "a number"),
+    "bool_type": ("true atau false", "true or false"),
+    "list_type": ("daftar (- ...)", "a list (- ...)"),
+    "dict_type": ("pemetaan (kunci: nilai)", "a mapping (key: value)"),
+    "model_type": ("pemetaan (kunci: nilai)", "a mapping (key: value)"),
+    "model_attributes_type": ("pemetaan (kunci: nilai)", "a mapping (key: value)"),
+}
+BOUNDS: dict[str, tuple[str, str, str]] = {
+    "greater_than": ("lebih besar dari", "greater than", "gt"),
+    "greater_than_equal": ("paling sedikit", "at least", "ge"),
+    "less_than": ("lebih kecil dari", "less than", "lt"),
+    "less_than_equal": ("paling banyak", "at most", "le"),
+}
+
+
+def pydantic_message(error: dict[str, Any], written: str | None = None) -> Message:
+    """An HR-readable, bilingual message for one pydantic error.
+
+    :param written: the value as typed in the file, when known (YAML turns
+        ``1.10`` into 1.1 and ``no`` into False; people should see what they typed).
+    """
+    kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
+    shown = written if written is not None else value
+    if kind == "missing":
+        return Message("field_missing", {"name": str(error["loc"][-1])})
+    if kind in {"int_type", "float_type", "greater_than_equal", "greater_than", "int_from_float"} and isinstance(value, bool):
+        return Message("field_bool_for_number", {"value": shown})
+    if kind == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return Message("field_number_for_text", {"value": shown})
+    if kind in BOUNDS:
+        relation, relation_en, key = BOUNDS[kind]
+        return Message("field_bound", {"relation": relation, "relation_en": relation_en, "limit": ctx.get(key)})
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == ID_PATTERN:
+        return Message("field_id_pattern", {"value": shown})
+    if kind == "literal_error":
+        return Message("field_choice", {"expected": ctx.get("expected", "")})
+    if kind == "too_short":
+        return Message("field_too_short", {"min_length": ctx.get("min_length")})
+    if kind in TYPE_WORDS:
+        expected_id, expected_en = TYPE_WORDS[kind]
+        return Message("field_type", {"expected_id": expected_id, "expected_en": expected_en})
+    return Message("field_invalid", {"detail": error["msg"].removeprefix("Value error, ")})
+
+
 def _problem_from_pydantic(doc: YamlDocument, error: dict[str, Any]) -> Problem:
     loc = tuple(part for part in error["loc"] if part != "[key]")
-    kind, value = error["type"], error.get("input")
-    if kind == "missing":
-        message = Message("field_missing", {"name": str(loc[-1])})
-    elif kind == "extra_forbidden":
+    if error["type"] == "extra_forbidden":
         allowed = sorted(_allowed_keys(Rubric, loc[:-1]))
         message = Message("field_unknown", {"name": str(loc[-1]), "allowed": join_values(allowed, 30)})
-    elif kind in {"int_type", "float_type", "greater_than_equal", "greater_than"} and isinstance(value, bool):
-        message = Message("field_bool_for_number", {"value": value})
-    elif kind == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
-        message = Message("field_number_for_text", {"value": value})
     else:
-        detail = error["msg"].removeprefix("Value error, ")
-        message = Message("field_invalid", {"detail": detail})
+        message = pydantic_message(error, doc.scalars.get(loc))
     return Problem(doc.path, doc.line_for(loc), _dotted(loc), message)
 
 

@@ -38,6 +38,7 @@ class YamlDocument:
     path: str
     data: Any
     lines: dict[Loc, int] = field(default_factory=dict)
+    scalars: dict[Loc, str] = field(default_factory=dict)  # scalar values as written, e.g. "1.10", "no"
     problems: list[Problem] = field(default_factory=list)
 
     def line_for(self, loc: Loc) -> int:
@@ -109,6 +110,8 @@ def _index(node: yaml.Node, loc: Loc, doc: YamlDocument) -> None:
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _index(item, (*loc, index), doc)
+    else:
+        doc.scalars[loc] = node.value
 
 
 def _scalar_key(node: yaml.Node) -> Any:
