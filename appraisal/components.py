@@ -66,11 +66,14 @@ class RawTable:
         blank cells are ``""``, never ``None``.
     :param rows: the row number a person would use to find each record
         (spreadsheet rows count the header as row 1; JSON Lines count lines).
+    :param malformed: records the reader could not split into the header's
+        columns, as ``(row, text, columns found)``; they count as read and rejected.
     """
 
     path: str
-    columns: dict[str, np.ndarray]
+    columns: dict[str, Any]  # name -> pyarrow string array (or a sequence of str)
     rows: np.ndarray  # int64[N]
+    malformed: tuple[tuple[int, str, int], ...] = ()
 
     def __len__(self) -> int:
         return len(self.rows)

@@ -102,6 +102,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "id": "kolom {column!r} muncul lebih dari sekali",
         "en": "column {column!r} appears more than once",
     },
+    "row_malformed": {
+        "id": "baris ini berisi {found} kolom, seharusnya {expected}; periksa pemisah kolom dan tanda kutip",
+        "en": "this row has {found} columns instead of {expected}; check the delimiters and quotes",
+    },
     "value_blank": {
         "id": "nilai kosong; kolom ini wajib diisi",
         "en": "blank value; this column is required",

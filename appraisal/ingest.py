@@ -188,6 +188,20 @@ class _Findings:
         ]
 
 
+def _malformed(table: RawTable) -> list[RejectedRow]:
+    """Records the reader could not split into columns: read, and rejected."""
+    expected = len(table.columns)
+    return [
+        RejectedRow(
+            table.path,
+            row,
+            (Problem(table.path, row, "", Message("row_malformed", {"found": found, "expected": expected})),),
+            {"raw": text},
+        )
+        for row, text, found in table.malformed
+    ]
+
+
 def _value(column: pa.Array, index: int) -> str:
     """One cell as text, for a message (only failing rows are ever looked up)."""
     return column[int(index)].as_py()
@@ -249,9 +263,14 @@ def load_roster(host: PluginHost, path: Path, rubric: Rubric, report: IngestRepo
             "warning",
         )
 
-    report.rejected += findings.rejected_rows(columns)
+    malformed = _malformed(table)
+    report.rejected += sorted(findings.rejected_rows(columns) + malformed, key=lambda r: r.row)
     report.warnings += findings.warnings
-    report.counts.append(FileCount(str(path), "roster", len(table), int(accepted.sum()), int((~accepted).sum())))
+    report.counts.append(
+        FileCount(
+            str(path), "roster", len(table) + len(malformed), int(accepted.sum()), int((~accepted).sum()) + len(malformed)
+        )
+    )
 
     keep = np.flatnonzero(accepted)
     employee_ids = id_values[keep]
@@ -477,9 +496,15 @@ def load_ratings(
             if len(mine):
                 p.findings.add(local[mine], column, lambda j, base=int(offsets[k]): message(base + j), severity)
 
-    _check_relationship_consistency(pair, group, rejected, rows, source, rubric, add)
+    def where(index: int, seen_from: int) -> int | str:
+        """Row number of ``index``; ``file:row`` when it is in another file than ``seen_from``."""
+        if source[index] == source[seen_from]:
+            return int(rows[index])
+        return f"{parsed[source[index]].table.path}:{int(rows[index])}"
+
+    _check_relationship_consistency(pair, group, rejected, where, rubric, add)
     rejected = np.concatenate([p.findings.rejected_mask() for p in parsed])
-    _check_duplicates(pair, competency, item, score, rejected, rows, source, add)
+    _check_duplicates(pair, competency, item, score, rejected, where, add)
     rejected = np.concatenate([p.findings.rejected_mask() for p in parsed])
     accepted = ~rejected
 
@@ -491,15 +516,16 @@ def load_ratings(
     not_observed = np.isnan(score)
     for k, p in enumerate(parsed):
         mine = source == k
-        report.rejected += p.findings.rejected_rows(p.columns)
+        malformed = _malformed(p.table)
+        report.rejected += sorted(p.findings.rejected_rows(p.columns) + malformed, key=lambda r: r.row)
         report.warnings += p.findings.warnings
         report.counts.append(
             FileCount(
                 p.table.path,
                 "ratings",
-                len(p.table),
+                len(p.table) + len(malformed),
                 int((accepted & mine).sum()),
-                int((rejected & mine).sum()),
+                int((rejected & mine).sum()) + len(malformed),
                 int((accepted & mine & not_observed).sum()),
             )
         )
@@ -571,8 +597,7 @@ def _check_relationship_consistency(
     pair: np.ndarray,
     group: np.ndarray,
     rejected: np.ndarray,
-    rows: np.ndarray,
-    source: np.ndarray,
+    where: Callable[[int, int], int | str],
     rubric: Rubric,
     add: Callable[..., None],
 ) -> None:
@@ -592,7 +617,7 @@ def _check_relationship_consistency(
         mask,
         "relationship",
         lambda i: Message(
-            "relationship_conflict", {"first": int(rows[first_of[i]]), "relationship": group_ids[group[first_of[i]]]}
+            "relationship_conflict", {"first": where(int(first_of[i]), i), "relationship": group_ids[group[first_of[i]]]}
         ),
     )
 
@@ -603,8 +628,7 @@ def _check_duplicates(
     item: np.ndarray,
     score: np.ndarray,
     rejected: np.ndarray,
-    rows: np.ndarray,
-    source: np.ndarray,
+    where: Callable[[int, int], int | str],
     add: Callable[..., None],
 ) -> None:
     """Same rater, ratee, competency and item twice: identical copies keep the first; conflicts keep none."""
@@ -634,19 +658,21 @@ def _check_duplicates(
     first_member = members[starts][block]
     first_of = np.zeros(len(pair), dtype=np.int64)
     first_of[members] = first_member
-    add(identical_extra, "score", lambda i: Message("duplicate_rating", {"first": int(rows[first_of[i]])}))
+    add(identical_extra, "score", lambda i: Message("duplicate_rating", {"first": where(int(first_of[i]), i)}))
 
     conflicting = np.zeros(len(pair), dtype=bool)
     conflicting[members[in_duplicate_block & ~identical]] = True
     block_of = np.zeros(len(pair), dtype=np.int64)
     block_of[members] = block
-    block_rows: dict[int, list[int]] = defaultdict(list)
+    block_members: dict[int, list[int]] = defaultdict(list)
     for index in np.flatnonzero(conflicting):
-        block_rows[int(block_of[index])].append(int(rows[index]))
+        block_members[int(block_of[index])].append(int(index))
     add(
         conflicting,
         "score",
-        lambda i: Message("conflicting_rating", {"rows": join_values(sorted(block_rows[int(block_of[i])]))}),
+        lambda i: Message(
+            "conflicting_rating", {"rows": join_values([str(where(j, i)) for j in block_members[int(block_of[i])]])}
+        ),
     )
 
 
@@ -660,7 +686,7 @@ def _check_supervisors(
     add: Callable[..., None],
 ) -> None:
     """Warn where a 'supervisor' rating comes from someone other than the roster's supervisor."""
-    if SUPERVISOR_GROUP not in rubric.rater_groups:
+    if SUPERVISOR_GROUP not in rubric.rater_groups or len(employees) == 0:
         return
     supervisor_group = rubric.layout.group_ids.index(SUPERVISOR_GROUP)
     employee_index = pa.array(employees.ids.tolist(), type=pa.string())

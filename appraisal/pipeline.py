@@ -36,7 +36,7 @@ from .scoring import (
     RaterCells,
     cell_means,
     combine,
-    counted_weights,
+    counting,
     group_stats,
     rater_cells,
     rollup,
@@ -171,14 +171,14 @@ def run_pipeline(
         raise weighting.broken(f"returned {scheme_weights.shape} weights for {len(cells)} rater cells")
     if not np.isfinite(scheme_weights).all() or (scheme_weights < 0).any():
         raise weighting.broken("returned negative or non-finite weights")
-    weights = counted_weights(cells, scheme_weights, raw_stats, layout)
+    weights = np.where(counting(cells, layout), scheme_weights, 0.0)
     steps.append(weighting.record({"rater_cells": len(cells), "counted_cells": int((weights > 0).sum())}))
 
     progress("calibration")
     # Calibration sees only ratings that count: self-ratings and hidden groups
     # never shape anyone's calibrated score, so they cannot leak through it.
-    counting = (weights > 0)[cells.of_rating]
-    scores = np.where(counting, frame.score, np.nan)
+    rating_counts = (weights > 0)[cells.of_rating]
+    scores = np.where(rating_counts, frame.score, np.nan)
     rater_effects: dict[str, np.ndarray] = {}
     for step in plan["calibration"]:
         result: Calibration = _call(step, lambda s=step, x=scores: s.component.calibrate(x.copy(), data, s.options))
@@ -193,7 +193,7 @@ def run_pipeline(
         steps.append(step.record(dict(result.summary)))
 
     progress("aggregation")
-    scores = np.where(counting, scores, frame.score)
+    scores = np.where(rating_counts, scores, frame.score)
     raw = combine(cells, cells.score, weights, shape)
     calibrated_cells = cell_means(cells.of_rating, scores, len(cells))
     calibrated_stats = group_stats(cells, calibrated_cells, layout, n_employees)

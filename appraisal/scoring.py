@@ -114,16 +114,14 @@ def group_stats(cells: RaterCells, cell_scores: np.ndarray, layout: RubricLayout
     return GroupStats(mean=mean, n=n.astype(np.int64), visible=visible)
 
 
-def counted_weights(cells: RaterCells, scheme_weights: np.ndarray, stats: GroupStats, layout: RubricLayout) -> np.ndarray:
-    """Zero the weight of every cell that must not count, whatever the scheme said.
+def counting(cells: RaterCells, layout: RubricLayout) -> np.ndarray:
+    """Which rater cells count: eligible, in a group that counts, and the group meets its minimum.
 
-    A cell counts only when it is eligible, its group counts in the overall
-    score, and its group is visible for that employee and competency.  This is
-    core policy, not a plugin's choice: it is what keeps hidden groups hidden.
+    This is core policy, not a plugin's choice: it is what keeps hidden groups
+    hidden.  Weighting schemes may call it to spread weight only over what counts.
     """
-    visible = stats.visible[cells.ratee, cells.competency, cells.group]
-    counts = layout.group_counts[cells.group]
-    return np.where(cells.eligible & counts & visible, scheme_weights, 0.0)
+    visible = cells.group_size >= layout.group_min_raters[cells.group]
+    return cells.eligible & layout.group_counts[cells.group] & visible
 
 
 @dataclass(frozen=True)
@@ -178,11 +176,11 @@ def safe_divide(numerator: np.ndarray, denominator: np.ndarray, fill: float = np
 
 
 def round_half_up(values: np.ndarray | float, decimals: int) -> np.ndarray:
-    """Round as people do (2.675 → 2.68), not to even, so shown numbers match hand arithmetic.
+    """Round halves up (2.675 → 2.68, -0.375 → -0.37), not to even, so shown numbers match hand arithmetic.
 
-    The small epsilon undoes binary representation error (2.675 is stored as
-    2.67499999...).
+    Halves go towards +∞ so that adding a constant to every score shifts the
+    shown scores by exactly that constant.  The small epsilon undoes binary
+    representation error (2.675 is stored as 2.67499999...).
     """
     factor = 10.0**decimals
-    scaled = np.asarray(values, dtype=np.float64) * factor
-    return np.sign(scaled) * np.floor(np.abs(scaled) + 0.5 + 1e-9) / factor
+    return np.floor(np.asarray(values, dtype=np.float64) * factor + 0.5 + 1e-9) / factor

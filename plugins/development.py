@@ -26,14 +26,16 @@ class Gaps(Recommender):
     def recommend(self, scores, data, options):
         rubric = data.rubric
         layout = rubric.layout
-        required = required_levels(rubric)
         profile = data.employees.profile
+        plans: list[list[PlanEntry]] = [[] for _ in range(len(profile))]
+        if not rubric.positions:
+            return plans
+        required = required_levels(rubric)
         needed = np.where((profile >= 0)[:, None], required[np.maximum(profile, 0)], np.nan)
         gap = needed - scores.shown_competency
         with np.errstate(invalid="ignore"):
             has_gap = ~np.isnan(gap) & (gap > options.min_gap + 1e-9)
         priority = np.where(has_gap, gap * layout.competency_weight, -np.inf)
-        plans: list[list[PlanEntry]] = [[] for _ in range(len(profile))]
         for e in np.flatnonzero(has_gap.any(axis=1)):
             order = np.lexsort((np.arange(len(layout.competency_ids)), -priority[e]))
             plans[e] = [

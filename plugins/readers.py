@@ -30,10 +30,16 @@ def _unreadable(path: Path, detail: str, code: str = "file_unreadable", line: in
 
 
 def _text_columns(table: pa.Table) -> dict[str, pa.Array]:
-    """Every column as non-null text."""
-    return {
-        name: table.column(name).combine_chunks().cast(pa.string()).fill_null("") for name in table.column_names
-    }
+    """Every column as non-null text; a floating NaN is a missing value, like null."""
+    import pyarrow.compute as pc
+
+    columns = {}
+    for name in table.column_names:
+        column = table.column(name).combine_chunks()
+        if pa.types.is_floating(column.type):
+            column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
+        columns[name] = column.cast(pa.string()).fill_null("")
+    return columns
 
 
 class CsvReader(TableReader):
@@ -58,10 +64,18 @@ class CsvReader(TableReader):
         header_line = head_text.splitlines()[0]
         delimiter = max((";", ",", "\t"), key=header_line.count)
         header = next(csv.reader([header_line], delimiter=delimiter))
+        skipped: list[str] = []
+
+        def invalid_row(row: Any) -> str:
+            skipped.append(row.text)
+            return "skip"  # recorded below with its line number, never silently dropped
+
         try:
             table = pacsv.read_csv(
                 path,
-                parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=delimiter, newlines_in_values=True, invalid_row_handler=invalid_row
+                ),
                 convert_options=pacsv.ConvertOptions(
                     column_types={name: pa.string() for name in header},
                     strings_can_be_null=False,
@@ -69,31 +83,40 @@ class CsvReader(TableReader):
                 ),
             )
         except pa.ArrowInvalid as exc:
-            code = "file_not_utf8" if "UTF8" in str(exc) or "utf8" in str(exc).lower() else "file_unreadable"
+            code = "file_not_utf8" if "utf8" in str(exc).lower() else "file_unreadable"
             raise _unreadable(path, str(exc), code) from None
-        rows = _csv_line_numbers(path, len(table), delimiter)
-        return RawTable(str(path), _text_columns(table), rows)
+        rows, malformed = _csv_positions(path, table.num_rows, delimiter, len(header), bool(skipped))
+        return RawTable(str(path), _text_columns(table), rows, malformed)
 
 
-def _csv_line_numbers(path: Path, n_records: int, delimiter: str) -> np.ndarray:
-    """Line on which each record starts.
+def _csv_positions(
+    path: Path, n_records: int, delimiter: str, n_columns: int, had_invalid: bool
+) -> tuple[np.ndarray, tuple[tuple[int, str, int], ...]]:
+    """The line each record starts on, and the records with the wrong number of columns.
 
-    The common case (one record per line, no blank lines) is arithmetic; only
-    files with blank lines or line breaks inside quoted values are scanned.
+    The common case (one record per line, nothing malformed) is arithmetic;
+    otherwise the file is scanned the way pyarrow splits it: empty and
+    whitespace-only lines are not records, a line break inside quotes is.
     """
     data = path.read_bytes()
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    if lines == n_records + 1:
-        return np.arange(2, n_records + 2, dtype=np.int64)
+    if not had_invalid and lines == n_records + 1:
+        return np.arange(2, n_records + 2, dtype=np.int64), ()
     starts: list[int] = []
+    malformed: list[tuple[int, str, int]] = []
     reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=delimiter)
     previous_end = 0
     for record in reader:
-        start = previous_end + 1
-        previous_end = reader.line_num
-        if record and any(field.strip() for field in record):
+        start, previous_end = previous_end + 1, reader.line_num
+        if not record or (len(record) == 1 and not record[0].strip() and n_columns > 1):
+            continue
+        if len(record) != n_columns:
+            malformed.append((start, delimiter.join(record)[:200], len(record)))
+        else:
             starts.append(start)
-    return np.asarray(starts[1 : n_records + 1], dtype=np.int64)
+    if len(starts) != n_records + 1:
+        raise _unreadable(path, f"found {len(starts) - 1} records where the CSV parser found {n_records}; check the quotes")
+    return np.asarray(starts[1:], dtype=np.int64), tuple(malformed)
 
 
 class XlsxReader(TableReader):
