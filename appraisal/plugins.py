@@ -156,8 +156,9 @@ class PluginHost:
         base = COMPONENT_KINDS[kind]
         found: dict[str, Registered] = {}
         caller = getattr(self.pm.hook, REGISTRATION_HOOKS[kind])
-        # Each implementation is called on its own so every component knows its plugin.
-        for impl in reversed(caller.get_hookimpls()):
+        # Each implementation is called on its own, in registration order (built-ins
+        # first), so every component knows its plugin and a clash names the newcomer last.
+        for impl in caller.get_hookimpls():
 
             def register(component: Any, _plugin: str = impl.plugin_name) -> None:
                 if not isinstance(component, base):
@@ -223,7 +224,7 @@ class PluginHost:
             options = self.options(component, ref.options)
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
-                yield (*loc, "options", *error["loc"]), pydantic_message(error)
+                yield (*loc, "options", *error["loc"]), pydantic_message(error, model=component.Options)
             return
         for inner, detail in component.check(rubric, options):
             yield (*loc, "options", *inner), Message("field_invalid", {"detail": detail})

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .components import Flag, RunView
+from .components import Flag, PlanEntry, RunView
 from .pipeline import Outcome
 
 JSON_DECIMALS = 6
@@ -32,6 +32,13 @@ def number(value: Any) -> float | None:
     """A JSON-safe number: NaN becomes null, floats keep 6 decimals."""
     value = float(value)
     return None if math.isnan(value) else round(value, JSON_DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def plan_entry(entry: PlanEntry) -> dict[str, Any]:
+    record = asdict(entry)
+    for key in ("required", "achieved", "gap", "priority"):
+        record[key] = number(record[key])
+    return record
 
 
 def flag_to_dict(flag: Flag) -> dict[str, Any]:
@@ -152,7 +159,7 @@ class ComputedRun(RunView):
                 for k, cluster_id in enumerate(layout.cluster_ids)
             ],
             "competencies": competencies,
-            "development_plan": [asdict(entry) for entry in outcome.plans[e]],
+            "development_plan": [plan_entry(entry) for entry in outcome.plans[e]],
             "flags": [flag_to_dict(flag) for flag in self._flags_by_employee.get(employee_id, [])],
             "trace": self.trace(e, competencies, category),
         }

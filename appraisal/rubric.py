@@ -407,14 +407,19 @@ BOUNDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def pydantic_message(error: dict[str, Any], written: str | None = None) -> Message:
+def pydantic_message(error: dict[str, Any], written: str | None = None, model: type[BaseModel] | None = None) -> Message:
     """An HR-readable, bilingual message for one pydantic error.
 
     :param written: the value as typed in the file, when known (YAML turns
         ``1.10`` into 1.1 and ``no`` into False; people should see what they typed).
+    :param model: the model that was validated, to list the allowed keys for an unknown one.
     """
     kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
     shown = written if written is not None else value
+    if kind == "extra_forbidden" and model is not None:
+        loc = tuple(part for part in error["loc"] if part != "[key]")
+        allowed = sorted(_allowed_keys(model, loc[:-1]))
+        return Message("field_unknown", {"name": str(loc[-1]), "allowed": join_values(allowed, 30)})
     if kind == "missing":
         return Message("field_missing", {"name": str(error["loc"][-1])})
     if kind in {"int_type", "float_type", "greater_than_equal", "greater_than", "int_from_float"} and isinstance(value, bool):
@@ -438,11 +443,7 @@ def pydantic_message(error: dict[str, Any], written: str | None = None) -> Messa
 
 def _problem_from_pydantic(doc: YamlDocument, error: dict[str, Any]) -> Problem:
     loc = tuple(part for part in error["loc"] if part != "[key]")
-    if error["type"] == "extra_forbidden":
-        allowed = sorted(_allowed_keys(Rubric, loc[:-1]))
-        message = Message("field_unknown", {"name": str(loc[-1]), "allowed": join_values(allowed, 30)})
-    else:
-        message = pydantic_message(error, doc.scalars.get(loc))
+    message = pydantic_message(error, doc.scalars.get(loc), Rubric)
     return Problem(doc.path, doc.line_for(loc), _dotted(loc), message)
 
 
