@@ -39,7 +39,16 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-class Text(StrictModel):
+class ShorthandModel(StrictModel):
+    """A model that YAML may also give as a plain string (converted by a before-validator)."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        object_schema = handler(core_schema)
+        return {"anyOf": [{"type": "string"}, object_schema], "description": cls.__doc__.splitlines()[0]}
+
+
+class Text(ShorthandModel):
     """Text shown to people, in Bahasa Indonesia (``id``) and optionally English (``en``).
 
     In YAML either a plain string (used for both languages) or ``{id: ..., en: ...}``.
@@ -60,11 +69,6 @@ class Text(StrictModel):
     def get(self, lang: Lang) -> str:
         return choose({"id": self.id, "en": self.en or ""}, lang)
 
-    @classmethod
-    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
-        object_schema = handler(core_schema)
-        return {"anyOf": [{"type": "string"}, object_schema], "description": cls.__doc__.splitlines()[0]}
-
 
 class Scale(StrictModel):
     """The rating scale every score in the ratings file must lie on."""
@@ -82,8 +86,15 @@ class Scale(StrictModel):
     whole_points: bool = Field(True, description="Accept only whole scale points (no 3.5)")
 
 
+def _no_required_fields(schema: dict[str, Any]) -> None:
+    schema.pop("required", None)
+
+
 class RaterGroup(StrictModel):
     """A source of ratings (supervisor, peers, ...).  Unset fields take the defaults of the group id."""
+
+    # YAML may leave any field out: the rubric fills it from the group id's defaults.
+    model_config = ConfigDict(json_schema_extra=_no_required_fields)
 
     label: Text
     weight: float = Field(ge=0, description="Weight in the group-weights scheme (renormalised over groups present)")
@@ -185,8 +196,8 @@ class PositionProfile(StrictModel):
     required: dict[str, float] = Field(description="competency id -> required level")
 
 
-class ComponentRef(StrictModel):
-    """A plugin component chosen by name, with options validated by that component."""
+class ComponentRef(ShorthandModel):
+    """A plugin component chosen by name (a plain name, or {name, options}), with options validated by that component."""
 
     name: str = Field(description="Registered component name; see `appraisal plugins`")
     options: dict[str, Any] = Field(default_factory=dict, description="Validated by the component's own model")
