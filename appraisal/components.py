@@ -266,6 +266,16 @@ class RunView(ABC):
     def flags(self) -> Iterator[Flag]:
         """Yield every flag, employee and HR audience alike."""
 
+    @abstractmethod
+    def summary(self) -> dict[str, Any]:
+        """The headline numbers as columns, for tabular writers (no per-employee records needed).
+
+        Keys: ``employee_id``, ``name``, ``unit``, ``overall_raw`` and
+        ``overall`` (shown, rounded), ``category`` (codes, ``""`` = none) —
+        each a sequence in employee order — and ``competencies``, a
+        ``float64[E, C]`` array of shown competency scores in ``meta["competencies"]`` order.
+        """
+
 
 class OutputFormat(Component):
     """Writes files from a run (results.csv, results.json, reports...)."""

@@ -243,9 +243,10 @@ def load_roster(host: PluginHost, path: Path, rubric: Rubric, report: IngestRepo
         lambda i: Message("roster_duplicate_id", {"value": id_values[i], "first": int(table.rows[first[inverse[i]]])}),
     )
     accepted = ~findings.rejected_mask()
-    known = set(id_values[accepted].tolist())
-    supervisors = np.asarray(columns["supervisor_id"].to_pylist(), dtype=object)
-    unknown_supervisor = accepted & (supervisors != "") & ~np.isin(supervisors, list(known))
+    supervisor_ids = columns["supervisor_id"]
+    supervisors = np.asarray(supervisor_ids.to_pylist(), dtype=object)
+    known = pa.array(id_values[accepted].tolist(), type=pa.string())
+    unknown_supervisor = accepted & (supervisors != "") & ~_np(pc.is_in(supervisor_ids, value_set=known))
     findings.add(
         unknown_supervisor,
         "supervisor_id",

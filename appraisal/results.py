@@ -24,6 +24,7 @@ import numpy as np
 from . import __version__
 from .components import Flag, PlanEntry, RunView
 from .pipeline import Outcome
+from .scoring import round_half_up
 
 JSON_DECIMALS = 6
 
@@ -51,20 +52,61 @@ def flag_from_dict(record: dict[str, Any]) -> Flag:
     return Flag(**{**record, "rows": tuple(record.get("rows", ()))})
 
 
+def _rounded(values: np.ndarray) -> np.ndarray:
+    """JSON precision for a whole array at once (-0.0 becomes 0.0; NaN stays NaN)."""
+    return np.round(np.asarray(values, dtype=np.float64), JSON_DECIMALS) + 0.0
+
+
+def _nulls(values: list[float]) -> list[float | None]:
+    return [None if v != v else v for v in values]  # v != v only for NaN
+
+
 class ComputedRun(RunView):
-    """A run just computed, viewed through the writer interface."""
+    """A run just computed, viewed through the writer interface.
+
+    Numbers are rounded once, as arrays; each record then only picks rows
+    out of Python lists, so a record costs microseconds, not numpy calls.
+    """
 
     def __init__(self, outcome: Outcome, extra_meta: dict[str, Any] | None = None) -> None:
         self.outcome = outcome
         self._meta = {**build_meta(outcome), **(extra_meta or {})}
         frame = outcome.inputs.frame
         n_employees = len(outcome.inputs.employees)
-        self._ratings = np.bincount(frame.ratee, minlength=n_employees)
-        self._not_observed = np.bincount(frame.ratee, weights=np.isnan(frame.score), minlength=n_employees)
         layout = outcome.rubric.rubric.layout
+        scores = outcome.scores
+        stats = scores.group_stats
         others = frame.group != layout.self_group
-        pairs = np.unique(frame.ratee[others] * max(len(frame.raters), 1) + frame.rater[others])
-        self._raters = np.bincount(pairs // max(len(frame.raters), 1), minlength=n_employees)
+        n_raters = max(len(frame.raters), 1)
+        pairs = np.unique(frame.ratee[others] * n_raters + frame.rater[others])
+        self._counts = np.stack(
+            [
+                np.bincount(frame.ratee, minlength=n_employees),
+                np.bincount(frame.ratee, weights=np.isnan(frame.score), minlength=n_employees).astype(np.int64),
+                np.bincount(pairs // n_raters, minlength=n_employees),
+            ],
+            axis=1,
+        )
+        self._competency = {
+            "score_raw": _rounded(scores.competency_raw),
+            "score": _rounded(scores.competency),
+            "score_shown": _rounded(scores.shown_competency),
+            "self": _rounded(scores.self_score),
+            "self_minus_others": _rounded(scores.self_score - scores.competency_raw),
+        }
+        self._groups = {
+            "n": stats.n,
+            "visible": stats.visible,
+            "mean": _rounded(stats.mean),
+            "share": _rounded(outcome.group_share),
+            "mean_calibrated": _rounded(outcome.calibrated_group_mean),
+        }
+        self._employee = {
+            "overall_raw": _rounded(scores.overall_raw),
+            "overall": _rounded(scores.overall),
+            "overall_shown": _rounded(scores.shown_overall),
+            "cluster": _rounded(scores.cluster),
+        }
         self._flags_by_employee: dict[str, list[Flag]] = {}
         for flag in outcome.flags:
             if flag.subject == "employee" and flag.audience == "employee":
@@ -81,49 +123,65 @@ class ComputedRun(RunView):
         for e in range(len(self.outcome.inputs.employees)):
             yield self.record(e)
 
+    def summary(self) -> dict[str, Any]:
+        outcome = self.outcome
+        people = outcome.inputs.employees
+        scores = outcome.scores
+        decimals = outcome.rubric.rubric.scoring.decimals
+        classification = outcome.classification
+        n = len(people)
+        return {
+            "employee_id": people.ids,
+            "name": people.names,
+            "unit": people.units,
+            "overall_raw": round_half_up(scores.overall_raw, decimals),
+            "overall": scores.shown_overall,
+            "category": classification.categories if classification else np.full(n, "", dtype=object),
+            "competencies": scores.shown_competency,
+        }
+
     def record(self, e: int) -> dict[str, Any]:
         """The full result of employee code ``e``."""
         outcome = self.outcome
         rubric = outcome.rubric.rubric
         layout = rubric.layout
         people = outcome.inputs.employees
-        scores = outcome.scores
-        stats = scores.group_stats
         employee_id = str(people.ids[e])
+        comp = {key: _nulls(values[e].tolist()) for key, values in self._competency.items()}
+        n, visible = self._groups["n"][e].tolist(), self._groups["visible"][e].tolist()
+        mean, share, calibrated = (_nulls(self._groups[k][e].tolist()) for k in ("mean", "share", "mean_calibrated"))
 
         competencies = []
         for c, competency_id in enumerate(layout.competency_ids):
             groups = []
             for g, group_id in enumerate(layout.group_ids):
-                n = int(stats.n[e, c, g])
-                if n == 0:
+                if n[c][g] == 0:
                     continue
-                if not stats.visible[e, c, g]:
+                if not visible[c][g]:
                     groups.append({"group": group_id, "shown": False})
                     continue
-                share = float(outcome.group_share[e, c, g])
+                counted = share[c][g] > 0
                 groups.append(
                     {
                         "group": group_id,
                         "shown": True,
-                        "n": n,
-                        "mean": number(stats.mean[e, c, g]),
-                        "counted": share > 0,
-                        "share": number(share),
-                        "mean_calibrated": number(outcome.calibrated_group_mean[e, c, g]) if share > 0 else None,
+                        "n": n[c][g],
+                        "mean": mean[c][g],
+                        "counted": counted,
+                        "share": share[c][g],
+                        "mean_calibrated": calibrated[c][g] if counted else None,
                     }
                 )
-            raw, final, own = scores.competency_raw[e, c], scores.competency[e, c], scores.self_score[e, c]
             competencies.append(
                 {
                     "id": competency_id,
                     "cluster": layout.cluster_ids[layout.competency_cluster[c]],
                     "weight": float(layout.competency_weight[c]),
-                    "score_raw": number(raw),
-                    "score": number(final),
-                    "score_shown": number(scores.shown_competency[e, c]),
-                    "self": number(own),
-                    "self_minus_others": number(own - raw),
+                    "score_raw": comp["score_raw"][c],
+                    "score": comp["score"][c],
+                    "score_shown": comp["score_shown"][c],
+                    "self": comp["self"][c],
+                    "self_minus_others": comp["self_minus_others"][c],
                     "groups": groups,
                 }
             )
@@ -134,10 +192,15 @@ class ComputedRun(RunView):
             code = str(classification.categories[e])
             category = {"code": code, "label": dict(classification.labels[code]), "reason": dict(classification.reasons[e])}
 
-        missing = np.isnan(scores.competency[e])
-        status = "no_data" if missing.all() else ("incomplete" if missing.any() else "ok")
+        scored = [value is not None for value in comp["score"]]
+        status = "ok" if all(scored) else ("incomplete" if any(scored) else "no_data")
         profile = int(people.profile[e])
-        return {
+        ratings, not_observed, raters = self._counts[e].tolist()
+        overall_raw, overall, overall_shown = (
+            _nulls([float(self._employee[k][e])])[0] for k in ("overall_raw", "overall", "overall_shown")
+        )
+        clusters = _nulls(self._employee["cluster"][e].tolist())
+        record = {
             "employee_id": employee_id,
             "name": str(people.names[e]),
             "unit": str(people.units[e]),
@@ -145,42 +208,29 @@ class ComputedRun(RunView):
             "profile": rubric.positions[profile].id if profile >= 0 else None,
             "roster": {name: str(values[e]) for name, values in people.extra.items()},
             "status": status,
-            "overall_raw": number(scores.overall_raw[e]),
-            "overall": number(scores.overall[e]),
-            "overall_shown": number(scores.shown_overall[e]),
+            "overall_raw": overall_raw,
+            "overall": overall,
+            "overall_shown": overall_shown,
             "category": category,
-            "counts": {
-                "ratings": int(self._ratings[e]),
-                "not_observed": int(self._not_observed[e]),
-                "raters": int(self._raters[e]),
-            },
-            "clusters": [
-                {"id": cluster_id, "score": number(scores.cluster[e, k])}
-                for k, cluster_id in enumerate(layout.cluster_ids)
-            ],
+            "counts": {"ratings": ratings, "not_observed": not_observed, "raters": raters},
+            "clusters": [{"id": cluster_id, "score": clusters[k]} for k, cluster_id in enumerate(layout.cluster_ids)],
             "competencies": competencies,
             "development_plan": [plan_entry(entry) for entry in outcome.plans[e]],
             "flags": [flag_to_dict(flag) for flag in self._flags_by_employee.get(employee_id, [])],
-            "trace": self.trace(e, competencies, category),
         }
+        record["trace"] = self.trace(record)
+        return record
 
-    def trace(self, e: int, competencies: list[dict[str, Any]], category: dict[str, Any] | None) -> list[dict[str, Any]]:
+    def trace(self, record: dict[str, Any]) -> list[dict[str, Any]]:
         """The ordered steps with their inputs and outputs, enough to recompute the overall by hand."""
         outcome = self.outcome
         rubric = outcome.rubric.rubric
         layout = rubric.layout
-        scores = outcome.scores
-        steps = {record.step: record for record in outcome.steps}
-        calibration = [record.component for record in outcome.steps if record.step == "calibration"]
+        competencies = record["competencies"]
+        steps = {step.step: step for step in outcome.steps}
+        calibration = [step.component for step in outcome.steps if step.step == "calibration"]
         trace: list[dict[str, Any]] = [
-            {
-                "step": "ratings",
-                "output": {
-                    "ratings": int(self._ratings[e]),
-                    "not_observed": int(self._not_observed[e]),
-                    "raters": int(self._raters[e]),
-                },
-            },
+            {"step": "ratings", "output": dict(record["counts"])},
             {
                 "step": "weighting",
                 "component": steps["weighting"].component,
@@ -192,8 +242,7 @@ class ComputedRun(RunView):
                 "step": "calibration",
                 "components": calibration,
                 "output": {
-                    c["id"]: number(scores.competency[e, k] - scores.competency_raw[e, k])
-                    for k, c in enumerate(competencies)
+                    c["id"]: None if c["score"] is None else number(c["score"] - c["score_raw"]) for c in competencies
                 },
             },
             {
@@ -202,23 +251,17 @@ class ComputedRun(RunView):
                 "output": {c["id"]: {"raw": c["score_raw"], "final": c["score"]} for c in competencies},
             },
         ]
-        cluster_inputs = {}
-        for k, cluster_id in enumerate(layout.cluster_ids):
-            members = np.flatnonzero(layout.competency_cluster == k)
-            cluster_inputs[cluster_id] = {
-                layout.competency_ids[c]: {
-                    "weight": float(layout.competency_weight[c]),
-                    "score": number(scores.competency[e, c]),
-                }
-                for c in members
-                if not math.isnan(scores.competency[e, c])
-            }
+        cluster_inputs: dict[str, dict[str, Any]] = {cluster_id: {} for cluster_id in layout.cluster_ids}
+        for c in competencies:
+            if c["score"] is not None:
+                cluster_inputs[c["cluster"]][c["id"]] = {"weight": c["weight"], "score": c["score"]}
+        clusters = {cluster["id"]: cluster["score"] for cluster in record["clusters"]}
         trace.append(
             {
                 "step": "cluster",
                 "formula": "sum(weight x score) / sum(weight), over competencies with a score",
                 "inputs": cluster_inputs,
-                "output": {cluster_id: number(scores.cluster[e, k]) for k, cluster_id in enumerate(layout.cluster_ids)},
+                "output": clusters,
             }
         )
         trace.append(
@@ -226,19 +269,20 @@ class ComputedRun(RunView):
                 "step": "overall",
                 "formula": "sum(weight x cluster score) / sum(weight), over clusters with a score",
                 "inputs": {
-                    cluster_id: {"weight": float(layout.cluster_weight[k]), "score": number(scores.cluster[e, k])}
+                    cluster_id: {"weight": float(layout.cluster_weight[k]), "score": clusters[cluster_id]}
                     for k, cluster_id in enumerate(layout.cluster_ids)
-                    if not math.isnan(scores.cluster[e, k])
+                    if clusters[cluster_id] is not None
                 },
                 "output": {
-                    "raw": number(scores.overall_raw[e]),
-                    "final": number(scores.overall[e]),
-                    "shown": number(scores.shown_overall[e]),
+                    "raw": record["overall_raw"],
+                    "final": record["overall"],
+                    "shown": record["overall_shown"],
                     "decimals": rubric.scoring.decimals,
                 },
             }
         )
         if "classification" in steps:
+            category = record["category"]
             trace.append(
                 {
                     "step": "classification",
@@ -315,6 +359,25 @@ class StoredRun(RunView):
 
     def flags(self) -> Iterator[Flag]:
         return iter(self._flags)
+
+    def summary(self) -> dict[str, Any]:
+        records = self._employees
+        category = [(r["category"] or {}).get("code", "") for r in records]
+        return {
+            "employee_id": [r["employee_id"] for r in records],
+            "name": [r["name"] for r in records],
+            "unit": [r["unit"] for r in records],
+            "overall_raw": [
+                np.nan if r["overall_raw"] is None else float(round_half_up(r["overall_raw"], self._meta["scale"]["decimals"]))
+                for r in records
+            ],
+            "overall": [np.nan if r["overall_shown"] is None else r["overall_shown"] for r in records],
+            "category": category,
+            "competencies": np.array(
+                [[np.nan if c["score_shown"] is None else c["score_shown"] for c in r["competencies"]] for r in records],
+                dtype=np.float64,
+            ).reshape(len(records), len(self._meta["competencies"])),
+        }
 
     def employee(self, employee_id: str) -> dict[str, Any] | None:
         return next((record for record in self._employees if record["employee_id"] == employee_id), None)

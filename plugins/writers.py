@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import json
 
+import numpy as np
+import pyarrow as pa
+
 from appraisal import hookimpl
 from appraisal.components import OutputFormat
 from appraisal.i18n import choose
 from appraisal.results import flag_to_dict
-from appraisal.scoring import round_half_up
+from appraisal.simulate import write_csv
 
 FLAG_COLUMNS = (
     "rule",
@@ -32,29 +35,24 @@ class CsvResults(OutputFormat):
     summary = "results.csv (one row per employee, a column per competency) and flags.csv"
 
     def write(self, run, out_dir, lang, options):
-        competency_ids = [c["id"] for c in run.meta["competencies"]]
-        decimals = run.meta["scale"]["decimals"]
-
-        def shown(value):
-            return "" if value is None else f"{value:.{decimals}f}"
-
+        meta = run.meta
+        decimals = meta["scale"]["decimals"]
+        table = run.summary()
+        labels = {code: choose(label, lang) for code, label in meta["categories"].items()}
+        columns = {
+            "employee_id": _text(table["employee_id"]),
+            "name": _text(table["name"]),
+            "unit": _text(table["unit"]),
+            "overall_raw": _fixed(table["overall_raw"], decimals),
+            "overall": _fixed(table["overall"], decimals),
+            "category": [labels.get(code, "") for code in table["category"]],
+        }
+        scores = np.asarray(table["competencies"], dtype=np.float64)
+        for c, competency in enumerate(meta["competencies"]):
+            columns[competency["id"]] = _fixed(scores[:, c], decimals)
         results = out_dir / "results.csv"
-        with results.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["employee_id", "name", "unit", "overall_raw", "overall", "category", *competency_ids])
-            for record in run.employees():
-                category = record["category"]
-                writer.writerow(
-                    [
-                        record["employee_id"],
-                        record["name"],
-                        record["unit"],
-                        shown(_rounded(record["overall_raw"], decimals)),
-                        shown(record["overall_shown"]),
-                        choose(category["label"], lang) if category else "",
-                        *(shown(c["score_shown"]) for c in record["competencies"]),
-                    ]
-                )
+        write_csv(pa.table({name: pa.array(values, type=pa.string()) for name, values in columns.items()}), results)
+
         flags = out_dir / "flags.csv"
         with flags.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
@@ -77,8 +75,16 @@ class CsvResults(OutputFormat):
         return [results, flags]
 
 
-def _rounded(value, decimals):
-    return None if value is None else float(round_half_up(value, decimals))
+def _text(values) -> list[str]:
+    return [str(v) for v in values]
+
+
+def _fixed(values, decimals: int) -> np.ndarray:
+    """Numbers with a fixed number of decimals, blank for none (vectorised)."""
+    values = np.asarray(values, dtype=np.float64)
+    text = np.char.mod(f"%.{decimals}f", np.where(np.isnan(values), 0.0, values)).astype(object)
+    text[np.isnan(values)] = ""
+    return text
 
 
 class JsonResults(OutputFormat):
@@ -93,15 +99,12 @@ class JsonResults(OutputFormat):
             handle.write('{"run": ')
             json.dump(run.meta, handle, ensure_ascii=False)
             handle.write(',\n"employees": [\n')
+            # json.dumps uses the C encoder; json.dump to a file would not.
             for index, record in enumerate(run.employees()):
-                if index:
-                    handle.write(",\n")
-                json.dump(record, handle, ensure_ascii=False, allow_nan=False)
+                handle.write((",\n" if index else "") + json.dumps(record, ensure_ascii=False, allow_nan=False))
             handle.write('\n],\n"flags": [\n')
             for index, flag in enumerate(run.flags()):
-                if index:
-                    handle.write(",\n")
-                json.dump(flag_to_dict(flag), handle, ensure_ascii=False, allow_nan=False)
+                handle.write((",\n" if index else "") + json.dumps(flag_to_dict(flag), ensure_ascii=False, allow_nan=False))
             handle.write("\n]}\n")
         return [path]
 
