@@ -241,6 +241,17 @@ class FlagRule(Component):
 
     kind = "flag rule"
 
+    def employee_flag(self, data: StepInput, employee: int, severity: Severity, id_text: str, en_text: str, **details: Any) -> Flag:
+        """A flag about employee code ``employee``, with its message in both languages."""
+        return Flag(
+            rule=self.name,
+            severity=severity,
+            subject="employee",
+            subject_id=str(data.employees.ids[employee]),
+            message={"id": id_text, "en": en_text},
+            **details,
+        )
+
     @abstractmethod
     def flags(self, scores: ScoreSummary, data: StepInput, options: ComponentOptions) -> list[Flag]: ...
 

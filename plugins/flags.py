@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from appraisal import hookimpl
-from appraisal.components import Flag, FlagRule
+from appraisal.components import FlagRule
 
 
 class HiddenGroups(FlagRule):
@@ -20,20 +20,17 @@ class HiddenGroups(FlagRule):
         hidden = ((stats.n > 0) & ~stats.visible).any(axis=1)  # [E, G]
         found = []
         for e, g in zip(*np.nonzero(hidden)):
-            group = data.rubric.rater_groups[layout.group_ids[g]]
+            label = data.rubric.rater_groups[layout.group_ids[g]].label
             minimum = int(layout.group_min_raters[g])
             found.append(
-                Flag(
-                    rule=self.name,
-                    severity="info",
-                    subject="employee",
-                    subject_id=str(data.employees.ids[e]),
-                    message={
-                        "id": f"Penilaian {group.label.get('id')} tidak ditampilkan dan tidak dihitung: "
-                        f"kurang dari {minimum} penilai (menjaga kerahasiaan penilai).",
-                        "en": f"{group.label.get('en')} ratings are neither shown nor counted: "
-                        f"fewer than {minimum} raters (to protect rater anonymity).",
-                    },
+                self.employee_flag(
+                    data,
+                    e,
+                    "info",
+                    f"Penilaian {label.get('id')} tidak ditampilkan dan tidak dihitung: "
+                    f"kurang dari {minimum} penilai (menjaga kerahasiaan penilai).",
+                    f"{label.get('en')} ratings are neither shown nor counted: "
+                    f"fewer than {minimum} raters (to protect rater anonymity).",
                     threshold=float(minimum),
                 )
             )
@@ -50,32 +47,27 @@ class MissingScores(FlagRule):
         layout = data.rubric.layout
         missing = np.isnan(scores.competency)
         found = []
-        for e in np.flatnonzero(missing.any(axis=1) & ~missing.all(axis=1)):
+        for e in np.flatnonzero(missing.any(axis=1)):
+            if missing[e].all():
+                found.append(
+                    self.employee_flag(
+                        data,
+                        e,
+                        "warning",
+                        "Tidak ada penilaian yang dapat dihitung untuk pegawai ini.",
+                        "No ratings that can be counted for this employee.",
+                    )
+                )
+                continue
             names = ", ".join(layout.competency_ids[c] for c in np.flatnonzero(missing[e]))
             found.append(
-                Flag(
-                    rule=self.name,
-                    severity="warning",
-                    subject="employee",
-                    subject_id=str(data.employees.ids[e]),
-                    message={
-                        "id": f"Tidak ada skor untuk kompetensi: {names}; skor keseluruhan dihitung dari kompetensi lainnya.",
-                        "en": f"No score for competencies: {names}; the overall score uses the other competencies.",
-                    },
+                self.employee_flag(
+                    data,
+                    e,
+                    "warning",
+                    f"Tidak ada skor untuk kompetensi: {names}; skor keseluruhan dihitung dari kompetensi lainnya.",
+                    f"No score for competencies: {names}; the overall score uses the other competencies.",
                     statistic=float(missing[e].sum()),
-                )
-            )
-        for e in np.flatnonzero(missing.all(axis=1)):
-            found.append(
-                Flag(
-                    rule=self.name,
-                    severity="warning",
-                    subject="employee",
-                    subject_id=str(data.employees.ids[e]),
-                    message={
-                        "id": "Tidak ada penilaian yang dapat dihitung untuk pegawai ini.",
-                        "en": "No ratings that can be counted for this employee.",
-                    },
                 )
             )
         return found
@@ -94,13 +86,7 @@ class SupervisorMissing(FlagRule):
         g = layout.group_ids.index("supervisor")
         rated = scores.group_stats.n[:, :, g].sum(axis=1) > 0
         return [
-            Flag(
-                rule=self.name,
-                severity="warning",
-                subject="employee",
-                subject_id=str(data.employees.ids[e]),
-                message={"id": "Belum ada penilaian dari atasan.", "en": "No rating from the supervisor."},
-            )
+            self.employee_flag(data, e, "warning", "Belum ada penilaian dari atasan.", "No rating from the supervisor.")
             for e in np.flatnonzero(~rated)
         ]
 

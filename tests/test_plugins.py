@@ -81,6 +81,14 @@ def test_hook_register_readers(tmp_path):
     assert host.components("reader")["pipe"].plugin == "Plugin"
 
 
+def rubric_variant(tmp_path: Path, scoring: str, *, replace: bool = False) -> Path:
+    """The hand rubric with lines added to its ``scoring:`` section (or replacing it), written to a file."""
+    head, tail = HAND.read_text(encoding="utf-8").split("scoring:\n")
+    path = tmp_path / "rubric.yaml"
+    path.write_text(f"{head}scoring:\n  {scoring}\n{'' if replace else tail}", encoding="utf-8")
+    return path
+
+
 def host_rubric(host):
     from appraisal.runner import load_checked_rubric
 
@@ -183,9 +191,7 @@ def test_hook_register_classifiers(tmp_path):
         def register_classifiers(self, register):
             register(PassFail())
 
-    rubric = HAND.read_text(encoding="utf-8").split("scoring:")[0] + "scoring:\n  classification: pass-fail\n"
-    path = tmp_path / "rubric.yaml"
-    path.write_text(rubric, encoding="utf-8")
+    path = rubric_variant(tmp_path, "classification: pass-fail", replace=True)
     record = score_rows(make_host(Plugin()), path, ROWS, tmp_path).record(0)
     assert record["category"] == {"code": "pass", "label": {"id": "Lulus", "en": "Pass"}, "reason": {"id": "ambang 3.5", "en": "threshold 3.5"}}
 
@@ -207,9 +213,7 @@ def test_hook_register_recommenders(tmp_path):
         def register_recommenders(self, register):
             register(Lowest())
 
-    rubric = HAND.read_text(encoding="utf-8").replace("scoring:", "scoring:\n  development: lowest")
-    path = tmp_path / "rubric.yaml"
-    path.write_text(rubric, encoding="utf-8")
+    path = rubric_variant(tmp_path, "development: lowest")
     record = score_rows(make_host(Plugin()), path, ROWS, tmp_path).record(0)
     assert record["development_plan"] == [{"competency": "b", "required": 4.0, "achieved": 3.0, "gap": 1.0, "priority": 1.0, "actions": []}]
 
@@ -221,8 +225,8 @@ def test_hook_register_flag_rules(tmp_path):
         def flags(self, scores, data, options):
             b = data.rubric.layout.competency_index["b"]
             return [
-                Flag(rule=self.name, severity="review", subject="employee", subject_id=str(data.employees.ids[e]),
-                     message={"id": "B rendah", "en": "B is low"}, competency="b", statistic=float(scores.competency[e, b]), threshold=3.5)
+                self.employee_flag(data, e, "review", "B rendah", "B is low", competency="b",
+                                   statistic=float(scores.competency[e, b]), threshold=3.5)
                 for e in np.flatnonzero(scores.competency[:, b] < 3.5)
             ]
 
@@ -231,9 +235,7 @@ def test_hook_register_flag_rules(tmp_path):
         def register_flag_rules(self, register):
             register(LowB())
 
-    rubric = HAND.read_text(encoding="utf-8").replace("scoring:", "scoring:\n  flags: [low-b, anonymity]")
-    path = tmp_path / "rubric.yaml"
-    path.write_text(rubric, encoding="utf-8")
+    path = rubric_variant(tmp_path, "flags: [low-b, anonymity]")
     run_view = score_rows(make_host(Plugin()), path, ROWS, tmp_path)
     rules = [(f.rule, f.statistic) for f in run_view.flags()]
     assert ("low-b", pytest.approx(3.0)) in rules
@@ -375,12 +377,9 @@ def test_unknown_component_lists_what_exists(tmp_path):
 
 
 def test_component_options_are_validated_by_the_component(tmp_path):
-    rubric = HAND.read_text(encoding="utf-8").replace(
-        "scoring:", "scoring:\n  weighting: {name: group-weights, options: {weights: {boss: 1}, extra: 2}}"
-    )
+    path = rubric_variant(tmp_path, "weighting: {name: group-weights, options: {weights: {boss: 1}, extra: 2}}")
+    rubric = path.read_text(encoding="utf-8")
     line = rubric.splitlines().index("scoring:") + 2
-    path = tmp_path / "rubric.yaml"
-    path.write_text(rubric, encoding="utf-8")
     result = CliRunner().invoke(cli, ["validate", str(path), "--lang", "en"], obj=AppContext(host=make_host()))
     assert result.exit_code == 1
     assert result.output == f"{path}:{line}: scoring.weighting.options.extra: unknown key 'extra' (check the spelling); allowed: weights\n"
@@ -471,9 +470,7 @@ def test_disabled_plugin_is_not_imported(site, monkeypatch):
 def test_local_plugin_file_runs_by_name_from_the_cli(tmp_path):
     """The documented example plugin, loaded with --plugin, runs by name; its numbers are checked by hand."""
     ratings = write_rows(tmp_path / "ratings.csv", ROWS)
-    rubric = HAND.read_text(encoding="utf-8").replace("scoring:", "scoring:\n  weighting: {name: supervisor-half, options: {share: 0.6}}")
-    path = tmp_path / "rubric.yaml"
-    path.write_text(rubric, encoding="utf-8")
+    path = rubric_variant(tmp_path, "weighting: {name: supervisor-half, options: {share: 0.6}}")
     result = CliRunner().invoke(
         cli,
         ["--plugin", str(EXAMPLE_PLUGIN), "run", "--rubric", str(path), "--ratings", str(ratings), "--out", str(tmp_path / "out"), "-q"],
