@@ -97,11 +97,18 @@ class TableReader(Component):
 
 @dataclass(frozen=True)
 class StepInput:
-    """What every pipeline step may look at (read-only)."""
+    """What every pipeline step may look at (read-only).
+
+    ``cells`` and ``weights`` are set from the calibration step on: the rater
+    cells and each cell's weight in its competency score (normalised to sum
+    to 1 per employee × competency; 0 for cells that do not count).
+    """
 
     rubric: Rubric
     employees: Employees
     frame: RatingFrame
+    cells: RaterCells | None = None
+    weights: np.ndarray | None = None
 
 
 class WeightingScheme(Component):
@@ -128,12 +135,18 @@ class Calibration:
     :param summary: JSON-serialisable facts about the fit shown in the run's
         trace (e.g. variance components, iterations).
     :param rater_effects: optional estimated leniency per rater
-        (``float64[R]``, NaN where not estimated); shown to HR, never to ratees.
+        (``float64[R]``, NaN where not estimated, positive = generous); listed
+        by rater for HR only, and to an employee only as a group average.
+    :param rater_se: optional standard error of each rater effect.
+    :param notes: optional plain-words notes for particular employees (employee
+        code → ``{"id": ..., "en": ...}``), shown in their trace.
     """
 
     scores: np.ndarray
     summary: Mapping[str, Any] = field(default_factory=dict)
     rater_effects: np.ndarray | None = None
+    rater_se: np.ndarray | None = None
+    notes: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
 
 
 class Calibrator(Component):
@@ -153,6 +166,10 @@ class ScoreSummary:
     ``competency`` and ``overall`` are final (after calibration); ``*_raw``
     are before calibration.  ``shown_*`` are rounded half-up to the rubric's
     decimals: the numbers people see and categories are decided on.
+    ``*_se`` are standard errors of the final scores (see
+    :mod:`appraisal.uncertainty`); ``sufficient`` is False where the evidence
+    is too thin to act on (reliability below the rubric's minimum, or a
+    required rater group missing).
     """
 
     competency_raw: np.ndarray  # float64[E, C]
@@ -164,6 +181,10 @@ class ScoreSummary:
     shown_overall: np.ndarray  # float64[E]
     shown_competency: np.ndarray  # float64[E, C]
     group_stats: GroupStats
+    competency_se: np.ndarray  # float64[E, C]
+    overall_se: np.ndarray  # float64[E]
+    reliability: np.ndarray  # float64[E]
+    sufficient: np.ndarray  # bool[E]
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ is broken.  Anonymity is enforced here, in core, not by plugins.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,9 @@ from .errors import AppraisalError, PluginError
 from .ingest import Inputs
 from .plugins import PluginHost, Registered
 from .rubric import ComponentRef, LoadedRubric, Rubric
+from .robustness import fragile_flags, leave_one_rater_out
 from .scoring import (
+    Combination,
     GroupStats,
     RaterCells,
     cell_means,
@@ -41,6 +43,15 @@ from .scoring import (
     rater_cells,
     rollup,
     round_half_up,
+)
+from .uncertainty import (
+    RaterSpread,
+    competency_se,
+    normalised_weights,
+    overall_se,
+    rater_spread,
+    reliability,
+    reliability_given,
 )
 
 Progress = Callable[[str], None]
@@ -72,12 +83,21 @@ class StepRecord:
 
 
 @dataclass(frozen=True)
+class RaterEffects:
+    """A calibration step's estimate of each rater's leniency (positive = generous), with its SE."""
+
+    effect: np.ndarray  # float64[R]
+    se: np.ndarray | None  # float64[R]
+
+
+@dataclass(frozen=True)
 class Outcome:
     """Everything a run computed, as arrays indexed by employee and competency codes."""
 
     rubric: LoadedRubric
     inputs: Inputs
     cells: RaterCells
+    weights: np.ndarray  # float64[M]: each cell's share of its competency score
     scores: ScoreSummary
     group_share: np.ndarray  # float64[E, C, G]: each group's share of the competency score
     calibrated_group_mean: np.ndarray  # float64[E, C, G]: group means of calibrated ratings
@@ -85,7 +105,9 @@ class Outcome:
     plans: list[list[PlanEntry]]
     flags: list[Flag]
     steps: list[StepRecord]
-    rater_effects: dict[str, np.ndarray]  # calibration step name -> float64[R]
+    rater_effects: dict[str, RaterEffects]  # by calibration step name
+    calibration_notes: dict[int, list[dict[str, str]]]  # employee code -> notes from calibration steps
+    fragile: dict[int, list[int]]  # employee code -> raters whose removal alone changes the category
 
 
 @dataclass(frozen=True)
@@ -153,6 +175,7 @@ def run_pipeline(
     :raises AppraisalError: when a named component is missing or misconfigured.
     """
     rubric = loaded.rubric
+    scoring = rubric.scoring
     layout = rubric.layout
     plan = plan_components(host, rubric, overrides)
     data = StepInput(rubric=rubric, employees=inputs.employees, frame=inputs.frame)
@@ -162,24 +185,20 @@ def run_pipeline(
     steps: list[StepRecord] = []
 
     progress("weighting")
-    cells = rater_cells(frame, layout, n_employees, rubric.scoring.min_item_coverage)
+    cells = rater_cells(frame, layout, n_employees, scoring.min_item_coverage)
     raw_stats = group_stats(cells, cells.score, layout, n_employees)
     weighting: _Resolved = plan["weighting"]
-    scheme_weights = _call(weighting, lambda: weighting.component.weights(cells, data, weighting.options))
-    scheme_weights = np.asarray(scheme_weights, dtype=np.float64)
-    if scheme_weights.shape != (len(cells),):
-        raise weighting.broken(f"returned {scheme_weights.shape} weights for {len(cells)} rater cells")
-    if not np.isfinite(scheme_weights).all() or (scheme_weights < 0).any():
-        raise weighting.broken("returned negative or non-finite weights")
-    weights = np.where(counting(cells, layout), scheme_weights, 0.0)
+    weights = _weigh(weighting, cells, data)
     steps.append(weighting.record({"rater_cells": len(cells), "counted_cells": int((weights > 0).sum())}))
 
     progress("calibration")
+    data = replace(data, cells=cells, weights=normalised_weights(cells, weights, shape))
     # Calibration sees only ratings that count: self-ratings and hidden groups
     # never shape anyone's calibrated score, so they cannot leak through it.
     rating_counts = (weights > 0)[cells.of_rating]
     scores = np.where(rating_counts, frame.score, np.nan)
-    rater_effects: dict[str, np.ndarray] = {}
+    rater_effects: dict[str, RaterEffects] = {}
+    notes: dict[int, list[dict[str, str]]] = {}
     for step in plan["calibration"]:
         result: Calibration = _call(step, lambda s=step, x=scores: s.component.calibrate(x.copy(), data, s.options))
         adjusted = np.asarray(result.scores, dtype=np.float64)
@@ -188,53 +207,66 @@ def run_pipeline(
         if not np.array_equal(np.isnan(adjusted), np.isnan(scores)) or np.isinf(adjusted).any():
             raise step.broken("changed which ratings are 'not observed' or returned infinite scores")
         if result.rater_effects is not None:
-            rater_effects[step.component.name] = np.asarray(result.rater_effects, dtype=np.float64)
+            effects = np.asarray(result.rater_effects, dtype=np.float64)
+            se = None if result.rater_se is None else np.asarray(result.rater_se, dtype=np.float64)
+            if effects.shape != (len(frame.raters),) or (se is not None and se.shape != effects.shape):
+                raise step.broken(f"returned rater effects that are not one per rater ({len(frame.raters)})")
+            rater_effects[step.component.name] = RaterEffects(effects, se)
+        for employee, note in result.notes.items():
+            notes.setdefault(int(employee), []).append(dict(note))
         scores = adjusted
         steps.append(step.record(dict(result.summary)))
 
     progress("aggregation")
     scores = np.where(rating_counts, scores, frame.score)
-    raw = combine(cells, cells.score, weights, shape)
     calibrated_cells = cell_means(cells.of_rating, scores, len(cells))
-    calibrated_stats = group_stats(cells, calibrated_cells, layout, n_employees)
-    final = combine(cells, calibrated_cells, weights, shape)
-    clusters, overall = rollup(final.competency, layout)
-    _, overall_raw = rollup(raw.competency, layout)
-    decimals = rubric.scoring.decimals
-    summary = ScoreSummary(
-        competency_raw=raw.competency,
-        competency=final.competency,
-        self_score=_self_scores(raw_stats, layout.self_group),
-        cluster=clusters,
-        overall_raw=overall_raw,
-        overall=overall,
-        shown_overall=round_half_up(overall, decimals),
-        shown_competency=round_half_up(final.competency, decimals),
-        group_stats=raw_stats,
-    )
+    spread = rater_spread(cells, calibrated_cells, weights > 0, layout, n_employees)
+    aggregate = _aggregate(rubric, cells, calibrated_cells, weights, n_employees, spread, raw_stats)
+    reliability_info = reliability(aggregate.summary.overall, aggregate.summary.overall_se)
+    summary = _with_evidence(aggregate.summary, cells, weights, rubric, reliability_info.true_variance)
     steps.append(
         StepRecord(
             "aggregation",
             None,
             None,
-            {"min_item_coverage": rubric.scoring.min_item_coverage, "decimals": decimals},
-            {"employees_scored": int((~np.isnan(overall)).sum()), "employees": n_employees},
+            {
+                "min_item_coverage": scoring.min_item_coverage,
+                "decimals": scoring.decimals,
+                "interval": scoring.interval,
+                "min_reliability": scoring.min_reliability,
+                "required_groups": list(scoring.required_groups),
+            },
+            {
+                "employees": n_employees,
+                "employees_scored": int((~np.isnan(summary.overall)).sum()),
+                "employees_with_sufficient_evidence": int(summary.sufficient.sum()),
+                "true_score_variance": _plain(reliability_info.true_variance),
+                "rater_spread": spread.as_dict(layout.group_ids),
+            },
         )
     )
+    calibrated_stats = group_stats(cells, calibrated_cells, layout, n_employees)
 
     progress("classification")
     classification = None
+    fragile: dict[int, list[int]] = {}
     if plan["classification"]:
         classifier: _Resolved = plan["classification"]
-        classification = _call(classifier, lambda: classifier.component.classify(summary, data, classifier.options))
-        categories = np.asarray(classification.categories, dtype=object)
-        if categories.shape != (n_employees,) or len(classification.reasons) != n_employees:
-            raise classifier.broken(f"did not return one category and one reason per employee ({n_employees})")
-        unknown = set(categories.tolist()) - set(classification.labels) - {""}
-        if unknown:
-            raise classifier.broken(f"returned categories without labels: {', '.join(sorted(unknown))}")
-        counts = {code: int((categories == code).sum()) for code in classification.labels}
-        steps.append(classifier.record({"categories": counts}))
+        classification = _classify(classifier, summary, data, n_employees)
+        counts = {code: int((classification.categories == code).sum()) for code in classification.labels}
+        robustness: dict[str, Any] = {}
+        if scoring.leave_one_out:
+
+            def rescore(subset: RaterCells, subset_data: StepInput, origin: np.ndarray) -> np.ndarray:
+                subset_weights = _weigh(weighting, subset, subset_data)
+                n_pseudo = len(subset_data.employees)
+                pseudo = _aggregate(rubric, subset, calibrated_cells[origin], subset_weights, n_pseudo, spread)
+                pseudo_summary = _with_evidence(pseudo.summary, subset, subset_weights, rubric, reliability_info.true_variance)
+                return _classify(classifier, pseudo_summary, subset_data, len(subset_data.employees)).categories
+
+            fragile = leave_one_rater_out(cells, weights, data, classification.categories, rescore)
+            robustness = {"leave_one_rater_out": {"employees_checked": int((~np.isnan(summary.overall)).sum()), "fragile": len(fragile)}}
+        steps.append(classifier.record({"categories": counts, **robustness}))
 
     progress("development")
     plans: list[list[PlanEntry]] = [[] for _ in range(n_employees)]
@@ -246,7 +278,7 @@ def run_pipeline(
         steps.append(recommender.record({"employees_with_plan": sum(1 for p in plans if p)}))
 
     progress("flags")
-    flags: list[Flag] = []
+    flags: list[Flag] = fragile_flags(fragile, data, classification) if fragile else []
     for rule in plan["flags"]:
         raised = _call(rule, lambda r=rule: r.component.flags(summary, data, r.options))
         if not all(isinstance(flag, Flag) for flag in raised):
@@ -258,15 +290,106 @@ def run_pipeline(
         rubric=loaded,
         inputs=inputs,
         cells=cells,
+        weights=data.weights,
         scores=summary,
-        group_share=raw.group_share,
+        group_share=aggregate.raw.group_share,
         calibrated_group_mean=calibrated_stats.mean,
         classification=classification,
         plans=plans,
         flags=flags,
         steps=steps,
         rater_effects=rater_effects,
+        calibration_notes=notes,
+        fragile=fragile,
     )
+
+
+@dataclass(frozen=True)
+class _Aggregate:
+    summary: ScoreSummary
+    raw: Combination
+    final: Combination
+
+
+def _aggregate(
+    rubric: Rubric,
+    cells: RaterCells,
+    calibrated_cells: np.ndarray,
+    weights: np.ndarray,
+    n_employees: int,
+    spread: RaterSpread,
+    raw_stats: GroupStats | None = None,
+) -> _Aggregate:
+    """Competency, cluster and overall scores, raw and final, with their standard errors."""
+    layout = rubric.layout
+    shape = (n_employees, len(layout.competency_ids), len(layout.group_ids))
+    if raw_stats is None:
+        raw_stats = group_stats(cells, cells.score, layout, n_employees)
+    raw = combine(cells, cells.score, weights, shape)
+    final = combine(cells, calibrated_cells, weights, shape)
+    clusters, overall = rollup(final.competency, layout)
+    _, overall_raw = rollup(raw.competency, layout)
+    normalised = normalised_weights(cells, weights, shape)
+    decimals = rubric.scoring.decimals
+    summary = ScoreSummary(
+        competency_raw=raw.competency,
+        competency=final.competency,
+        self_score=_self_scores(raw_stats, layout.self_group),
+        cluster=clusters,
+        overall_raw=overall_raw,
+        overall=overall,
+        shown_overall=round_half_up(overall, decimals),
+        shown_competency=round_half_up(final.competency, decimals),
+        group_stats=raw_stats,
+        competency_se=competency_se(cells, normalised, spread, shape),
+        overall_se=overall_se(cells, normalised, final.competency, layout, spread),
+        reliability=np.full(n_employees, np.nan),
+        sufficient=np.ones(n_employees, dtype=bool),
+    )
+    return _Aggregate(summary, raw, final)
+
+
+def _with_evidence(
+    summary: ScoreSummary, cells: RaterCells, weights: np.ndarray, rubric: Rubric, true_variance: float
+) -> ScoreSummary:
+    """Fill reliability and whether the evidence suffices (reliability and required groups)."""
+    layout = rubric.layout
+    n_employees = len(summary.overall)
+    per_employee = reliability_given(true_variance, summary.overall_se)
+    enough = np.nan_to_num(per_employee, nan=0.0) >= rubric.scoring.min_reliability - 1e-12
+    n_groups = len(layout.group_ids)
+    counted = weights > 0
+    present = np.bincount(cells.ratee[counted] * n_groups + cells.group[counted], minlength=n_employees * n_groups)
+    present = present.reshape(n_employees, n_groups) > 0
+    for group_id in rubric.scoring.required_groups:
+        enough &= present[:, layout.group_ids.index(group_id)]
+    return replace(summary, reliability=per_employee, sufficient=enough & ~np.isnan(summary.overall))
+
+
+def _weigh(weighting: _Resolved, cells: RaterCells, data: StepInput) -> np.ndarray:
+    """The scheme's weights, checked, with everything that must not count set to zero."""
+    scheme_weights = _call(weighting, lambda: weighting.component.weights(cells, data, weighting.options))
+    scheme_weights = np.asarray(scheme_weights, dtype=np.float64)
+    if scheme_weights.shape != (len(cells),):
+        raise weighting.broken(f"returned {scheme_weights.shape} weights for {len(cells)} rater cells")
+    if not np.isfinite(scheme_weights).all() or (scheme_weights < 0).any():
+        raise weighting.broken("returned negative or non-finite weights")
+    return np.where(counting(cells, data.rubric.layout), scheme_weights, 0.0)
+
+
+def _classify(classifier: _Resolved, summary: ScoreSummary, data: StepInput, n_employees: int) -> Classification:
+    classification = _call(classifier, lambda: classifier.component.classify(summary, data, classifier.options))
+    categories = np.asarray(classification.categories, dtype=object)
+    if categories.shape != (n_employees,) or len(classification.reasons) != n_employees:
+        raise classifier.broken(f"did not return one category and one reason per employee ({n_employees})")
+    unknown = set(categories.tolist()) - set(classification.labels) - {""}
+    if unknown:
+        raise classifier.broken(f"returned categories without labels: {', '.join(sorted(unknown))}")
+    return replace(classification, categories=categories)
+
+
+def _plain(value: float) -> float | None:
+    return None if not np.isfinite(value) else round(float(value), 6)
 
 
 def _self_scores(stats: GroupStats, self_group: int) -> np.ndarray:
@@ -283,4 +406,3 @@ def _call(step: _Resolved, call: Callable[[], Any]) -> Any:
         raise
     except Exception as exc:
         raise step.broken(f"failed: {type(exc).__name__}: {exc}") from exc
-

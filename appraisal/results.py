@@ -25,6 +25,7 @@ from . import __version__
 from .components import Flag, PlanEntry, RunView
 from .pipeline import Outcome
 from .scoring import round_half_up
+from .uncertainty import z_value
 
 JSON_DECIMALS = 6
 
@@ -87,10 +88,14 @@ class ComputedRun(RunView):
             ],
             axis=1,
         )
+        z = z_value(outcome.rubric.rubric.scoring.interval)
         self._competency = {
             "score_raw": _rounded(scores.competency_raw),
             "score": _rounded(scores.competency),
             "score_shown": _rounded(scores.shown_competency),
+            "se": _rounded(scores.competency_se),
+            "low": _rounded(scores.competency - z * scores.competency_se),
+            "high": _rounded(scores.competency + z * scores.competency_se),
             "self": _rounded(scores.self_score),
             "self_minus_others": _rounded(scores.self_score - scores.competency_raw),
         }
@@ -105,8 +110,13 @@ class ComputedRun(RunView):
             "overall_raw": _rounded(scores.overall_raw),
             "overall": _rounded(scores.overall),
             "overall_shown": _rounded(scores.shown_overall),
+            "overall_se": _rounded(scores.overall_se),
+            "low": _rounded(scores.overall - z * scores.overall_se),
+            "high": _rounded(scores.overall + z * scores.overall_se),
+            "reliability": _rounded(scores.reliability),
             "cluster": _rounded(scores.cluster),
         }
+        self._adjustment = self._group_adjustments()
         self._flags_by_employee: dict[str, list[Flag]] = {}
         for flag in outcome.flags:
             if flag.subject == "employee" and flag.audience == "employee":
@@ -180,6 +190,8 @@ class ComputedRun(RunView):
                     "score_raw": comp["score_raw"][c],
                     "score": comp["score"][c],
                     "score_shown": comp["score_shown"][c],
+                    "se": comp["se"][c],
+                    "interval": None if comp["se"][c] is None else [comp["low"][c], comp["high"][c]],
                     "self": comp["self"][c],
                     "self_minus_others": comp["self_minus_others"][c],
                     "groups": groups,
@@ -193,11 +205,17 @@ class ComputedRun(RunView):
             category = {"code": code, "label": dict(classification.labels[code]), "reason": dict(classification.reasons[e])}
 
         scored = [value is not None for value in comp["score"]]
-        status = "ok" if all(scored) else ("incomplete" if any(scored) else "no_data")
+        if not any(scored):
+            status = "no_data"
+        elif not outcome.scores.sufficient[e]:
+            status = "insufficient_evidence"
+        else:
+            status = "ok" if all(scored) else "incomplete"
         profile = int(people.profile[e])
         ratings, not_observed, raters = self._counts[e].tolist()
-        overall_raw, overall, overall_shown = (
-            _nulls([float(self._employee[k][e])])[0] for k in ("overall_raw", "overall", "overall_shown")
+        overall_raw, overall, overall_shown, se, low, high, reliability = (
+            _nulls([float(self._employee[k][e])])[0]
+            for k in ("overall_raw", "overall", "overall_shown", "overall_se", "low", "high", "reliability")
         )
         clusters = _nulls(self._employee["cluster"][e].tolist())
         record = {
@@ -211,6 +229,9 @@ class ComputedRun(RunView):
             "overall_raw": overall_raw,
             "overall": overall,
             "overall_shown": overall_shown,
+            "overall_se": se,
+            "overall_interval": None if se is None else [low, high],
+            "reliability": reliability,
             "category": category,
             "counts": {"ratings": ratings, "not_observed": not_observed, "raters": raters},
             "clusters": [{"id": cluster_id, "score": clusters[k]} for k, cluster_id in enumerate(layout.cluster_ids)],
@@ -218,10 +239,35 @@ class ComputedRun(RunView):
             "development_plan": [plan_entry(entry) for entry in outcome.plans[e]],
             "flags": [flag_to_dict(flag) for flag in self._flags_by_employee.get(employee_id, [])],
         }
-        record["trace"] = self.trace(record)
+        record["trace"] = self.trace(record, e)
         return record
 
-    def trace(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+    def _group_adjustments(self) -> dict[tuple[int, int], dict[str, float]]:
+        """(employee, group) → mean leniency of the group's counted raters and their number, per calibration step.
+
+        Only groups that count (and so meet their anonymity minimum) appear;
+        raters are never named here (the HR file raters.csv names them).
+        """
+        outcome = self.outcome
+        if not outcome.rater_effects:
+            return {}
+        cells, weights = outcome.cells, outcome.weights
+        counted = weights > 0
+        n_groups = len(outcome.rubric.rubric.layout.group_ids)
+        n_raters = len(outcome.inputs.frame.raters)
+        forms = np.unique((cells.ratee[counted] * n_groups + cells.group[counted]) * np.int64(n_raters) + cells.rater[counted])
+        employee_group, rater = forms // n_raters, forms % n_raters
+        keys, code = np.unique(employee_group, return_inverse=True)
+        n = np.bincount(code)
+        result: dict[tuple[int, int], dict[str, float]] = {}
+        for name, effects in outcome.rater_effects.items():
+            mean = np.bincount(code, weights=np.nan_to_num(effects.effect[rater])) / n
+            for key, value, count in zip(keys.tolist(), mean.tolist(), n.tolist()):
+                entry = result.setdefault((key // n_groups, key % n_groups), {"raters": count})
+                entry[name] = round(value, JSON_DECIMALS)
+        return result
+
+    def trace(self, record: dict[str, Any], e: int) -> list[dict[str, Any]]:
         """The ordered steps with their inputs and outputs, enough to recompute the overall by hand."""
         outcome = self.outcome
         rubric = outcome.rubric.rubric
@@ -241,6 +287,12 @@ class ComputedRun(RunView):
             {
                 "step": "calibration",
                 "components": calibration,
+                "notes": outcome.calibration_notes.get(e, []),
+                "rater_leniency": {
+                    group_id: adjustment
+                    for g, group_id in enumerate(layout.group_ids)
+                    if (adjustment := self._adjustment.get((e, g))) is not None
+                },
                 "output": {
                     c["id"]: None if c["score"] is None else number(c["score"] - c["score_raw"]) for c in competencies
                 },
@@ -278,6 +330,19 @@ class ComputedRun(RunView):
                     "final": record["overall"],
                     "shown": record["overall_shown"],
                     "decimals": rubric.scoring.decimals,
+                },
+            }
+        )
+        trace.append(
+            {
+                "step": "uncertainty",
+                "output": {
+                    "se": record["overall_se"],
+                    "interval": record["overall_interval"],
+                    "level": rubric.scoring.interval,
+                    "reliability": record["reliability"],
+                    "min_reliability": rubric.scoring.min_reliability,
+                    "sufficient": bool(outcome.scores.sufficient[e]),
                 },
             }
         )

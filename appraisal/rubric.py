@@ -208,6 +208,9 @@ class ComponentRef(ShorthandModel):
         return {"name": value} if isinstance(value, str) else value
 
 
+DEFAULT_FLAG_RULES = ("anonymity", "coverage", "supervisor-missing", "evidence")
+
+
 class Scoring(StrictModel):
     """Which plugin components run, in which order, with which options."""
 
@@ -225,7 +228,7 @@ class Scoring(StrictModel):
         default_factory=lambda: ComponentRef(name="gaps"), description="Development-plan recommender"
     )
     flags: list[ComponentRef] = Field(
-        default_factory=lambda: [ComponentRef(name=n) for n in ("anonymity", "coverage", "supervisor-missing")],
+        default_factory=lambda: [ComponentRef(name=n) for n in DEFAULT_FLAG_RULES],
         description="Flag rules to run",
     )
     min_item_coverage: float = Field(
@@ -235,6 +238,16 @@ class Scoring(StrictModel):
         description="A rater counts for a competency only after answering this share of its items (CCL: 50%)",
     )
     decimals: int = Field(2, ge=0, le=6, description="Scores are shown and classified rounded half-up to this")
+    interval: float = Field(0.90, gt=0, lt=1, description="Coverage of the interval shown around each score")
+    min_reliability: float = Field(
+        0.70, ge=0, le=1, description="Below this reliability an overall score is 'insufficient evidence'"
+    )
+    required_groups: list[str] = Field(
+        default_factory=list, description="Rater groups without which a score is 'insufficient evidence', e.g. [supervisor]"
+    )
+    leave_one_out: bool = Field(
+        True, description="Flag employees whose category would change if any single rater were removed"
+    )
 
 
 class Rubric(StrictModel):
@@ -526,6 +539,13 @@ def semantic_problems(rubric: Rubric) -> Iterable[tuple[Loc, Message]]:
             if owner != group_id:
                 loc: Loc = ("rater_groups", group_id) if index == 0 else ("rater_groups", group_id, "aliases", index - 1)
                 yield loc, invalid(f"{alias!r} already names rater group {owner!r}")
+    for index, group_id in enumerate(rubric.scoring.required_groups):
+        if group_id not in rubric.rater_groups:
+            yield ("scoring", "required_groups", index), invalid(
+                f"{group_id!r} is not a rater group of this rubric; groups: {', '.join(rubric.rater_groups)}"
+            )
+        elif not rubric.rater_groups[group_id].counts_in_overall:
+            yield ("scoring", "required_groups", index), invalid(f"{group_id!r} does not count in the overall score")
     if SELF_GROUP in rubric.rater_groups and rubric.rater_groups[SELF_GROUP].counts_in_overall:
         yield ("rater_groups", SELF_GROUP, "counts_in_overall"), invalid(
             "self-ratings must not count in the combined score of others (set counts_in_overall: false)"

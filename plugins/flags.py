@@ -91,8 +91,37 @@ class SupervisorMissing(FlagRule):
         ]
 
 
+class ThinEvidence(FlagRule):
+    """Scores too uncertain to act on: reliability below the rubric's minimum, or a required group missing."""
+
+    name = "evidence"
+    summary = "scores with insufficient evidence (low reliability or a required rater group missing)"
+
+    def flags(self, scores, data, options):
+        minimum = data.rubric.scoring.min_reliability
+        found = []
+        for e in np.flatnonzero(~scores.sufficient & ~np.isnan(scores.overall)):
+            reliability = scores.reliability[e]
+            value = "–" if np.isnan(reliability) else f"{reliability:.2f}"
+            found.append(
+                self.employee_flag(
+                    data,
+                    e,
+                    "warning",
+                    f"Bukti belum cukup: reliabilitas skor {value} (minimum {minimum:.2f}) atau kelompok penilai "
+                    "wajib belum ada. Skor ini jangan dipakai sendirian untuk keputusan.",
+                    f"Insufficient evidence: score reliability {value} (minimum {minimum:.2f}) or a required rater "
+                    "group is missing. Do not base a decision on this score alone.",
+                    statistic=None if np.isnan(reliability) else float(reliability),
+                    threshold=float(minimum),
+                )
+            )
+        return found
+
+
 @hookimpl
 def register_flag_rules(register):
     register(HiddenGroups())
     register(MissingScores())
     register(SupervisorMissing())
+    register(ThinEvidence())

@@ -109,7 +109,7 @@ def test_manifest_accounts_for_everything(demo_run, demo):
     assert manifest["engine"]["name"] == "appraisal"
     assert any(p["name"] == "appraisal_plugins.weighting" and p["source"] == "built-in" for p in manifest["plugins"])
     assert [s["step"] for s in manifest["parameters"]["steps"]] == [
-        "weighting", "aggregation", "classification", "development", "flags", "flags", "flags"
+        "weighting", "aggregation", "classification", "development", "flags", "flags", "flags", "flags"
     ]
 
 
@@ -144,7 +144,7 @@ def test_explain_in_english_and_as_json(demo_run):
     record = json.loads(invoke("explain", "--run", str(out), employee_id, "--json").stdout)
     assert record["employee_id"] == employee_id
     assert [step["step"] for step in record["trace"]] == [
-        "ratings", "weighting", "calibration", "competency", "cluster", "overall", "classification"
+        "ratings", "weighting", "calibration", "competency", "cluster", "overall", "uncertainty", "classification"
     ]
 
 

@@ -1,0 +1,169 @@
+"""How sure is a score?  Standard errors, intervals and reliability per employee.
+
+A competency score is a weighted mean of rater scores, S = Σ w_i x_i.  Had
+other raters of the same kind rated the employee, S would differ: its
+standard error is
+
+    SE(S)² = Σ_i w_i² s²_g(i)
+
+where s²_g is the spread of rater scores around the consensus in rater group
+g (pooled within employee × competency over the whole run).  The overall
+score is a weighted sum over competencies, Σ_i A_i x_i, whose terms are not
+independent: one rater's deviations in different competencies go together
+(halo).  With ρ the average correlation of a rater's deviations across
+competencies,
+
+    SE(overall)² = (1 − ρ) Σ_i A_i² s²_g(i) + ρ Σ_raters (Σ_{i∈rater} A_i s_g(i))²
+
+Reliability is the share of an employee's score variance that is true
+difference between employees: σ²_T / (σ²_T + SE²), with σ²_T the variance of
+overall scores across employees minus the mean error variance.  Everything is
+vectorised over rater cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from statistics import NormalDist
+
+import numpy as np
+
+from .rubric import RubricLayout
+from .scoring import RaterCells, safe_divide
+
+MIN_DEGREES_OF_FREEDOM = 30
+"""A group's own spread is used once it rests on at least this many degrees of freedom; else the pooled one."""
+
+
+@dataclass(frozen=True)
+class RaterSpread:
+    """Spread of rater scores around the consensus, per group, and the halo correlation."""
+
+    group_variance: np.ndarray  # float64[G]
+    pooled_variance: float
+    halo: float
+    degrees_of_freedom: np.ndarray  # int64[G]
+
+    def as_dict(self, group_ids: tuple[str, ...]) -> dict[str, object]:
+        return {
+            "group_variance": {g: _plain(v) for g, v in zip(group_ids, self.group_variance)},
+            "pooled_variance": _plain(self.pooled_variance),
+            "halo_correlation": _plain(self.halo),
+        }
+
+
+def _plain(value: float) -> float | None:
+    return None if not np.isfinite(value) else round(float(value), 6)
+
+
+def normalised_weights(cells: RaterCells, weights: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """Cell weights scaled to sum to 1 per employee × competency (0 where nothing counts)."""
+    n_employees, n_comp, _ = shape
+    ec = cells.ratee * n_comp + cells.competency
+    total = np.bincount(ec, weights=weights, minlength=n_employees * n_comp)
+    return safe_divide(weights, total[ec], fill=0.0)
+
+
+def rater_spread(cells: RaterCells, cell_scores: np.ndarray, counts: np.ndarray, layout: RubricLayout, n_employees: int) -> RaterSpread:
+    """Estimate s²_g and the halo correlation ρ from the counting rater cells."""
+    n_comp, n_groups = len(layout.competency_ids), len(layout.group_ids)
+    x = np.where(counts, cell_scores, 0.0)
+    # Within employee × competency × group: deviations from the group mean.
+    ecg = (cells.ratee * n_comp + cells.competency) * n_groups + cells.group
+    size = n_employees * n_comp * n_groups
+    n_g = np.bincount(ecg, weights=counts, minlength=size)
+    mean_g = safe_divide(np.bincount(ecg, weights=x, minlength=size), n_g, fill=0.0)
+    squares_g = np.where(counts, (x - mean_g[ecg]) ** 2, 0.0)
+    df_cells = np.where(n_g > 0, n_g - 1, 0.0)
+    group_of_cell = np.arange(size) % n_groups
+    df_g = np.bincount(group_of_cell, weights=df_cells, minlength=n_groups)
+    ss_g = np.bincount(cells.group, weights=squares_g, minlength=n_groups)
+    # Within employee × competency, all counting groups together.
+    ec = cells.ratee * n_comp + cells.competency
+    n_c = np.bincount(ec, weights=counts, minlength=n_employees * n_comp)
+    mean_c = safe_divide(np.bincount(ec, weights=x, minlength=n_employees * n_comp), n_c, fill=0.0)
+    deviation = np.where(counts & (n_c[ec] >= 2), x - mean_c[ec], 0.0)
+    df_pooled = float(np.where(n_c > 0, n_c - 1, 0.0).sum())
+    pooled = float((deviation**2).sum() / df_pooled) if df_pooled > 0 else np.nan
+    group_variance = np.where(df_g >= MIN_DEGREES_OF_FREEDOM, safe_divide(ss_g, df_g), pooled)
+    # Halo: average correlation of one rater's deviations across competencies for one ratee.
+    form = cells.ratee * max(int(cells.rater.max(initial=0)) + 1, 1) + cells.rater
+    _, form_code = np.unique(form, return_inverse=True)
+    form_code = form_code.reshape(-1)
+    used = deviation != 0
+    m = np.bincount(form_code, weights=used)
+    total = np.bincount(form_code, weights=deviation)
+    squares = np.bincount(form_code, weights=deviation**2)
+    numerator = float((np.where(m >= 2, total**2 - squares, 0.0)).sum())
+    denominator = float((np.where(m >= 2, (m - 1) * squares, 0.0)).sum())
+    halo = float(np.clip(numerator / denominator, 0.0, 1.0)) if denominator > 0 else 0.0
+    return RaterSpread(group_variance, pooled, halo, df_g.astype(np.int64))
+
+
+def competency_se(cells: RaterCells, weights: np.ndarray, spread: RaterSpread, shape: tuple[int, int, int]) -> np.ndarray:
+    """``float64[E, C]``: standard error of each competency score (NaN where unscored)."""
+    n_employees, n_comp, _ = shape
+    ec = cells.ratee * n_comp + cells.competency
+    variance = np.bincount(ec, weights=weights**2 * spread.group_variance[cells.group], minlength=n_employees * n_comp)
+    scored = np.bincount(ec, weights=weights, minlength=n_employees * n_comp) > 0
+    return np.where(scored, np.sqrt(variance), np.nan).reshape(n_employees, n_comp)
+
+
+def overall_coefficients(competency: np.ndarray, layout: RubricLayout) -> np.ndarray:
+    """``float64[E, C]``: the weight of each competency score in the overall score (0 where unscored)."""
+    present = ~np.isnan(competency)
+    n_clusters = len(layout.cluster_ids)
+    membership = (layout.competency_cluster[:, None] == np.arange(n_clusters)[None, :]).astype(np.float64)
+    within = present * layout.competency_weight
+    cluster_total = within @ membership  # [E, K]
+    share_in_cluster = safe_divide(within, cluster_total[:, layout.competency_cluster], fill=0.0)
+    cluster_present = cluster_total > 0
+    cluster_weight = cluster_present * layout.cluster_weight
+    cluster_share = safe_divide(cluster_weight, cluster_weight.sum(axis=1, keepdims=True), fill=0.0)
+    return share_in_cluster * cluster_share[:, layout.competency_cluster]
+
+
+def overall_se(
+    cells: RaterCells, weights: np.ndarray, competency: np.ndarray, layout: RubricLayout, spread: RaterSpread
+) -> np.ndarray:
+    """``float64[E]``: standard error of the overall score, allowing for halo across competencies."""
+    n_employees = competency.shape[0]
+    coefficient = overall_coefficients(competency, layout)[cells.ratee, cells.competency] * weights
+    sd = np.sqrt(spread.group_variance[cells.group])
+    independent = np.bincount(cells.ratee, weights=(coefficient * sd) ** 2, minlength=n_employees)
+    form = cells.ratee * max(int(cells.rater.max(initial=0)) + 1, 1) + cells.rater
+    forms, form_code = np.unique(form, return_inverse=True)
+    per_form = np.bincount(form_code.reshape(-1), weights=coefficient * sd)
+    form_ratee = forms // max(int(cells.rater.max(initial=0)) + 1, 1)
+    shared = np.bincount(form_ratee, weights=per_form**2, minlength=n_employees)
+    variance = (1 - spread.halo) * independent + spread.halo * shared
+    return np.where(np.isnan(competency).all(axis=1), np.nan, np.sqrt(variance))
+
+
+@dataclass(frozen=True)
+class Reliability:
+    """Per employee: reliability of the overall score, and the true-score variance it rests on."""
+
+    per_employee: np.ndarray  # float64[E]
+    true_variance: float
+
+
+def reliability(overall: np.ndarray, se: np.ndarray) -> Reliability:
+    """σ²_T / (σ²_T + SE²), σ²_T = variance of overall scores − mean error variance (floored at 0)."""
+    scored = ~np.isnan(overall) & ~np.isnan(se)
+    if scored.sum() < 2:
+        return Reliability(np.full(overall.shape, np.nan), np.nan)
+    true_variance = max(float(np.var(overall[scored], ddof=1) - np.mean(se[scored] ** 2)), 0.0)
+    return Reliability(reliability_given(true_variance, se), true_variance)
+
+
+def reliability_given(true_variance: float, se: np.ndarray) -> np.ndarray:
+    """Per score: σ²_T / (σ²_T + SE²); NaN where there is no SE or no true-variance estimate."""
+    if not np.isfinite(true_variance):
+        return np.full(se.shape, np.nan)
+    return np.where(np.isnan(se), np.nan, safe_divide(true_variance, true_variance + se**2, fill=0.0))
+
+
+def z_value(level: float) -> float:
+    """The two-sided normal quantile for an interval covering ``level`` (0.90 → 1.645)."""
+    return NormalDist().inv_cdf(0.5 + level / 2)
