@@ -78,6 +78,9 @@ class SimulationSettings(BaseModel):
     self_inflation: float = Field(0.35, description="How much higher people rate themselves")
     not_observed_rate: float = Field(0.03, ge=0, le=1)
     comment_rate: float = Field(0.02, ge=0, le=1)
+    collusion_pairs: int = Field(0, ge=0, description="Planted pairs of peers who inflate each other's ratings")
+    collusion_boost: float = Field(1.5, ge=0, description="How much colluding peers add to each other's ratings")
+    straight_liners: int = Field(0, ge=0, description="Planted raters who give one score to everything")
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ class SimulatedData:
     roster: pa.Table
     ratings: pa.Table
     truth: pa.Table
-    leniency: np.ndarray  # float64[E], true leniency of each employee as a rater
+    raters: pa.Table  # rater_id, leniency, straight_liner, colludes_with: what the detectors should find
 
 
 def simulate(rubric: Rubric, settings: SimulationSettings) -> SimulatedData:
@@ -109,9 +112,9 @@ def simulate(rubric: Rubric, settings: SimulationSettings) -> SimulatedData:
     has_supervisor = supervisor >= 0
     edges.append((np.flatnonzero(has_supervisor), supervisor[has_supervisor], "supervisor"))
     members = np.flatnonzero(~is_head)
-    edges.append((*_ring_peers(rng, members, unit[members], settings.peers), "peer"))
+    edges.append((*_mutual_peers(rng, members, unit[members], settings.peers), "peer"))
     heads = head_of_unit[1:] if n_units > 1 else head_of_unit[:0]
-    edges.append((*_ring_peers(rng, heads, np.zeros(len(heads), dtype=np.int64), settings.peers), "peer"))
+    edges.append((*_mutual_peers(rng, heads, np.zeros(len(heads), dtype=np.int64), settings.peers), "peer"))
     edges.append((supervisor[members], members, "subordinate"))
     edges.append((np.full(len(heads), chief), heads, "subordinate"))
     ratee = np.concatenate([e[0] for e in edges]).astype(np.int64)
@@ -126,6 +129,11 @@ def simulate(rubric: Rubric, settings: SimulationSettings) -> SimulatedData:
         + rng.normal(0, settings.competency_sd, (n, len(layout.competency_ids)))
     )
     leniency = rng.normal(0, settings.leniency_sd, n)
+    colludes_with = _collusion_pairs(rng, ratee, rater, relationship, settings.collusion_pairs, n)
+    straight_liner = np.zeros(n, dtype=bool)
+    if settings.straight_liners:
+        raters_of_others = np.unique(rater[relationship != "self"])
+        straight_liner[rng.choice(raters_of_others, min(settings.straight_liners, len(raters_of_others)), replace=False)] = True
 
     slots_competency = np.repeat(np.arange(len(layout.competency_ids)), np.maximum(layout.items_per_competency, 1))
     slot_item = np.full(len(slots_competency), "", dtype=object)
@@ -144,11 +152,14 @@ def simulate(rubric: Rubric, settings: SimulationSettings) -> SimulatedData:
         + item_effect[slot]
         + leniency[r_rater]
         + np.where(is_self, settings.self_inflation, 0.0)
+        + np.where(colludes_with[r_rater] == r_ratee, settings.collusion_boost, 0.0)
         + rng.normal(0, settings.noise_sd, len(edge))
     )
     score = np.clip(np.rint(latent), scale.min, scale.max).astype(np.int64)
+    flat = straight_liner[r_rater] & ~is_self
+    score[flat] = min(scale.max, int(np.rint(level + 0.5)))
     score_text = score.astype(str).astype(object)
-    not_observed = rng.random(len(edge)) < settings.not_observed_rate
+    not_observed = (rng.random(len(edge)) < settings.not_observed_rate) & ~flat
     na_code = scale.not_observed[0] if scale.not_observed else ""
     score_text[not_observed] = np.where(rng.random(int(not_observed.sum())) < 0.5, "", na_code)
     comment = np.full(len(edge), "", dtype=object)
@@ -193,7 +204,15 @@ def simulate(rubric: Rubric, settings: SimulationSettings) -> SimulatedData:
             "true_score": np.round(true.reshape(-1), 4),
         }
     )
-    return SimulatedData(roster=roster, ratings=ratings, truth=truth, leniency=leniency)
+    raters = pa.table(
+        {
+            "rater_id": ids,
+            "leniency": np.round(leniency, 4),
+            "straight_liner": straight_liner,
+            "colludes_with": np.where(colludes_with >= 0, ids[np.maximum(colludes_with, 0)], ""),
+        }
+    )
+    return SimulatedData(roster=roster, ratings=ratings, truth=truth, raters=raters)
 
 
 def _units(rng: np.random.Generator, n: int, low: int, high: int) -> np.ndarray:
@@ -205,11 +224,13 @@ def _units(rng: np.random.Generator, n: int, low: int, high: int) -> np.ndarray:
     return np.repeat(np.arange(count), sizes)
 
 
-def _ring_peers(rng: np.random.Generator, people: np.ndarray, group: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(ratee, rater)`` pairs: each person is rated by up to ``k`` others of the same group.
+def _mutual_peers(rng: np.random.Generator, people: np.ndarray, group: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(ratee, rater)`` pairs: each person rates and is rated by about ``k`` others of the same group.
 
-    People are shuffled within their group and rated by the next ``k`` along a
-    ring, so raters are distinct and never the ratee.
+    People are shuffled within their group and placed on a ring; neighbours
+    up to ``k // 2`` steps away rate each other, both ways (an odd ``k`` adds
+    the next one forward).  Pairs are distinct and nobody rates themselves
+    (small groups give fewer peers).
     """
     if len(people) == 0 or k == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -218,13 +239,39 @@ def _ring_peers(rng: np.random.Generator, people: np.ndarray, group: np.ndarray,
     starts = np.r_[0, np.flatnonzero(np.diff(group)) + 1]
     sizes = np.diff(np.r_[starts, len(people)])
     size = np.repeat(sizes, sizes)
-    position = np.arange(len(people)) - np.repeat(starts, sizes)
+    start = np.repeat(starts, sizes)
+    position = np.arange(len(people)) - start
     ratees, raters = [], []
-    for step in range(1, k + 1):
+    moves = [(step, direction) for step in range(1, k // 2 + 1) for direction in (1, -1)]
+    if k % 2:
+        moves.append((k // 2 + 1, 1))  # an odd k adds one more rater forward, not mutual
+    for step, direction in moves:
         ok = size > step
         ratees.append(people[ok])
-        raters.append(people[(np.repeat(starts, sizes) + (position + step) % size)[ok]])
-    return np.concatenate(ratees), np.concatenate(raters)
+        raters.append(people[(start + (position + direction * step) % size)[ok]])
+    pairs = np.unique(np.stack([np.concatenate(ratees), np.concatenate(raters)]), axis=1)
+    pairs = pairs[:, pairs[0] != pairs[1]]
+    return pairs[0], pairs[1]
+
+
+def _collusion_pairs(
+    rng: np.random.Generator, ratee: np.ndarray, rater: np.ndarray, relationship: np.ndarray, pairs: int, n: int
+) -> np.ndarray:
+    """Pick peers who rate each other and make them partners: partner[a] = b and partner[b] = a (-1 = none)."""
+    partner = np.full(n, -1, dtype=np.int64)
+    if pairs == 0:
+        return partner
+    peer = relationship == "peer"
+    directed = set(zip(ratee[peer].tolist(), rater[peer].tolist()))
+    mutual = sorted({(min(a, b), max(a, b)) for a, b in directed if (b, a) in directed})
+    for index in rng.permutation(len(mutual)):
+        a, b = mutual[index]
+        if partner[a] < 0 and partner[b] < 0:
+            partner[a], partner[b] = b, a
+            pairs -= 1
+            if pairs == 0:
+                break
+    return partner
 
 
 def _employee_ids(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -277,8 +324,9 @@ def write_csv(table: pa.Table, path: Path) -> None:
 
 
 def write_simulation(data: SimulatedData, out_dir: Path) -> list[Path]:
+    """roster.csv, ratings.csv, truth.csv (true competency levels) and truth_raters.csv (planted rater effects)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / "roster.csv", out_dir / "ratings.csv", out_dir / "truth.csv"]
-    for table, path in zip((data.roster, data.ratings, data.truth), paths):
+    paths = [out_dir / "roster.csv", out_dir / "ratings.csv", out_dir / "truth.csv", out_dir / "truth_raters.csv"]
+    for table, path in zip((data.roster, data.ratings, data.truth, data.raters), paths):
         write_csv(table, path)
     return paths
