@@ -372,16 +372,21 @@ def schema() -> None:
 @click.option("--rubric", "rubric_name", required=True, help="Rubric file or built-in rubric name.")
 @click.option("--employees", type=click.IntRange(min=2), default=60, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--collusion", type=click.IntRange(min=0), default=0, help="Planted pairs of peers who inflate each other.")
+@click.option("--straight-liners", type=click.IntRange(min=0), default=0, help="Planted raters who give one score to everything.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @pass_app
-def simulate(app: AppContext, rubric_name: str, employees: int, seed: int, out_dir: Path) -> None:
-    """Write synthetic roster.csv, ratings.csv and truth.csv with known rater leniency."""
+def simulate(
+    app: AppContext, rubric_name: str, employees: int, seed: int, collusion: int, straight_liners: int, out_dir: Path
+) -> None:
+    """Write synthetic roster.csv, ratings.csv, truth.csv and truth_raters.csv with known rater effects."""
     from appraisal.runner import load_checked_rubric
     from appraisal.simulate import SimulationSettings, simulate as generate, write_simulation
 
     with domain_errors(app):
         loaded = load_checked_rubric(app.host, rubric_name)
-        data = generate(loaded.rubric, SimulationSettings(employees=employees, seed=seed))
+        settings = SimulationSettings(employees=employees, seed=seed, collusion_pairs=collusion, straight_liners=straight_liners)
+        data = generate(loaded.rubric, settings)
         for path in write_simulation(data, out_dir):
             click.echo(f"wrote {path}")
 
