@@ -299,6 +299,17 @@ class RunView(ABC):
         """Yield every flag, employee and HR audience alike."""
 
     @abstractmethod
+    def raters(self) -> list[dict[str, Any]]:
+        """One record per rater for HR (names raters: never for an employee's own report).
+
+        Keys: ``rater_id``, ``employee`` (is on the roster), ``ratings``,
+        ``ratees``, ``relationships``, ``mean``, ``sd``, ``centring_offset``
+        (mean − run mean: a diagnostic only, it mixes leniency with team
+        quality), ``units_rated``, and per calibration step ``leniency`` and
+        ``leniency_se`` keyed by step name.
+        """
+
+    @abstractmethod
     def summary(self) -> dict[str, Any]:
         """The headline numbers as columns, for tabular writers (no per-employee records needed).
 

@@ -24,7 +24,7 @@ import numpy as np
 from . import __version__
 from .components import Flag, PlanEntry, RunView
 from .pipeline import Outcome
-from .scoring import round_half_up
+from .scoring import round_half_up, safe_divide
 from .uncertainty import z_value
 
 JSON_DECIMALS = 6
@@ -132,6 +132,48 @@ class ComputedRun(RunView):
     def employees(self) -> Iterator[dict[str, Any]]:
         for e in range(len(self.outcome.inputs.employees)):
             yield self.record(e)
+
+    def raters(self) -> list[dict[str, Any]]:
+        outcome = self.outcome
+        frame = outcome.inputs.frame
+        layout = outcome.rubric.rubric.layout
+        n_raters = len(frame.raters)
+        others = (frame.group != layout.self_group) & ~np.isnan(frame.score)
+        rater, score = frame.rater[others], frame.score[others]
+        n = np.bincount(rater, minlength=n_raters)
+        mean = safe_divide(np.bincount(rater, weights=score, minlength=n_raters), n)
+        squares = np.bincount(rater, weights=score * score, minlength=n_raters)
+        sd = np.sqrt(np.maximum(safe_divide(squares - n * mean**2, n - 1), 0.0))
+        pairs = np.unique(rater * np.int64(len(outcome.inputs.employees) + 1) + frame.ratee[others])
+        ratees = np.bincount(pairs // (len(outcome.inputs.employees) + 1), minlength=n_raters)
+        unit_codes = np.unique(outcome.inputs.employees.units.astype(str), return_inverse=True)[1].reshape(-1)
+        n_units = max(int(unit_codes.max(initial=0)) + 1, 1)
+        unit_pairs = np.unique(rater * np.int64(n_units) + unit_codes[frame.ratee[others]])
+        units_rated = np.bincount(unit_pairs // n_units, minlength=n_raters)
+        group_pairs = np.unique(rater * np.int64(len(layout.group_ids)) + frame.group[others])
+        relationships: list[list[str]] = [[] for _ in range(n_raters)]
+        for pair in group_pairs.tolist():
+            relationships[pair // len(layout.group_ids)].append(layout.group_ids[pair % len(layout.group_ids)])
+        run_mean = float(score.mean()) if len(score) else np.nan
+        records = []
+        for r in range(n_raters):
+            record = {
+                "rater_id": str(frame.raters[r]),
+                "employee": bool(frame.rater_employee[r] >= 0),
+                "ratings": int(n[r]),
+                "ratees": int(ratees[r]),
+                "relationships": relationships[r],
+                "mean": number(mean[r]),
+                "sd": number(sd[r]),
+                "centring_offset": number(mean[r] - run_mean),
+                "units_rated": int(units_rated[r]),
+                "leniency": {name: number(e.effect[r]) for name, e in outcome.rater_effects.items()},
+                "leniency_se": {
+                    name: number(e.se[r]) for name, e in outcome.rater_effects.items() if e.se is not None
+                },
+            }
+            records.append(record)
+        return records
 
     def summary(self) -> dict[str, Any]:
         outcome = self.outcome
@@ -414,6 +456,7 @@ class StoredRun(RunView):
         self._meta = data["run"]
         self._employees = data["employees"]
         self._flags = [flag_from_dict(record) for record in data.get("flags", [])]
+        self._raters = data.get("raters", [])
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -424,6 +467,9 @@ class StoredRun(RunView):
 
     def flags(self) -> Iterator[Flag]:
         return iter(self._flags)
+
+    def raters(self) -> list[dict[str, Any]]:
+        return self._raters
 
     def summary(self) -> dict[str, Any]:
         records = self._employees

@@ -29,10 +29,10 @@ FLAG_COLUMNS = (
 
 
 class CsvResults(OutputFormat):
-    """results.csv: one row per employee; flags.csv: one row per flag."""
+    """results.csv: one row per employee; flags.csv: one row per flag; raters.csv: one row per rater (HR only)."""
 
     name = "csv"
-    summary = "results.csv (one row per employee, a column per competency) and flags.csv"
+    summary = "results.csv (one row per employee, a column per competency), flags.csv and raters.csv (HR only)"
 
     def write(self, run, out_dir, lang, options):
         meta = run.meta
@@ -72,7 +72,41 @@ class CsvResults(OutputFormat):
                         " ".join(str(row) for row in flag.rows),
                     ]
                 )
-        return [results, flags]
+        raters = out_dir / "raters.csv"
+        _write_raters(run.raters(), raters)
+        return [results, flags, raters]
+
+
+def _write_raters(records, path):
+    """raters.csv, for HR only: names raters with their statistics and estimated leniency."""
+    steps = sorted({name for record in records for name in record["leniency"]})
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["rater_id", "employee", "ratings", "ratees", "relationships", "mean", "sd", "centring_offset", "units_rated"]
+            + [f"leniency_{step}" for step in steps]
+            + [f"leniency_se_{step}" for step in steps]
+        )
+        for record in records:
+            writer.writerow(
+                [
+                    record["rater_id"],
+                    "yes" if record["employee"] else "no",
+                    record["ratings"],
+                    record["ratees"],
+                    " ".join(record["relationships"]),
+                    _blank(record["mean"]),
+                    _blank(record["sd"]),
+                    _blank(record["centring_offset"]),
+                    record["units_rated"],
+                ]
+                + [_blank(record["leniency"].get(step)) for step in steps]
+                + [_blank(record["leniency_se"].get(step)) for step in steps]
+            )
+
+
+def _blank(value):
+    return "" if value is None else value
 
 
 def _text(values) -> list[str]:
@@ -105,7 +139,9 @@ class JsonResults(OutputFormat):
             handle.write('\n],\n"flags": [\n')
             for index, flag in enumerate(run.flags()):
                 handle.write((",\n" if index else "") + json.dumps(flag_to_dict(flag), ensure_ascii=False, allow_nan=False))
-            handle.write("\n]}\n")
+            handle.write('\n],\n"raters": ')
+            json.dump(run.raters(), handle, ensure_ascii=False, allow_nan=False)
+            handle.write("}\n")
         return [path]
 
 

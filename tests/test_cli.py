@@ -78,7 +78,7 @@ def demo_run(demo, tmp_path_factory):
 
 def test_run_writes_every_output(demo_run):
     out, result = demo_run
-    assert sorted(p.name for p in out.iterdir()) == ["flags.csv", "manifest.json", "results.csv", "results.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["flags.csv", "manifest.json", "raters.csv", "results.csv", "results.json"]
     assert "24 employees; ratings read" in result.stdout
     assert not list(out.parent.glob(".out.staging-*"))
 
@@ -101,7 +101,7 @@ def test_manifest_accounts_for_everything(demo_run, demo):
         str(demo / "roster.csv"): sha256(demo / "roster.csv"),
     }
     assert {o["file"]: o["sha256"] for o in manifest["outputs"]} == {
-        name: sha256(out / name) for name in ("results.csv", "flags.csv", "results.json")
+        name: sha256(out / name) for name in ("results.csv", "flags.csv", "raters.csv", "results.json")
     }
     ratings = manifest["rows"]["ratings"]
     n_rows = len(read_csv(demo / "ratings.csv"))
