@@ -29,7 +29,7 @@ WORDS: dict[str, dict[str, str]] = {
     "competency_head": {"id": "{name} (klaster {cluster}, bobot {weight:g})", "en": "{name} (cluster {cluster}, weight {weight:g})"},
     "group_counted": {
         "id": "{group}: rata-rata {mean:.4f} dari {n} penilai, porsi {share:.4f}",
-        "en": "{group}: mean {mean:.4f} from {n} raters, share {share:.4f}",
+        "en": "{group}: mean {mean:.4f} from {n} rater(s), share {share:.4f}",
     },
     "group_shown_only": {
         "id": "{group}: {mean:.4f} (ditampilkan sebagai pembanding, tidak dihitung)",
@@ -55,6 +55,20 @@ WORDS: dict[str, dict[str, str]] = {
     "calibrated_competency": {
         "id": "dengan rata-rata kelompok terkalibrasi: {terms} = {value:.4f}",
         "en": "with calibrated group means: {terms} = {value:.4f}",
+    },
+    "leniency": {
+        "id": "{group}: rata-rata kemurahan {n} penilai menurut {step}: {value:+.4f}; rata-rata skor kelompok ini "
+        "bergeser {moved:+.4f} (kemurahan dan efek kelompok dikeluarkan)",
+        "en": "{group}: average leniency of the {n} rater(s) by {step}: {value:+.4f}; this group's mean moved by "
+        "{moved:+.4f} (leniency and the group's systematic effect removed)",
+    },
+    "uncertainty": {
+        "id": "Ketidakpastian: galat baku {se:.4f}; rentang {level:.0%}: {low:.2f} – {high:.2f}; reliabilitas {reliability} (minimum {minimum:.2f}).",
+        "en": "Uncertainty: standard error {se:.4f}; {level:.0%} interval: {low:.2f} – {high:.2f}; reliability {reliability} (minimum {minimum:.2f}).",
+    },
+    "insufficient": {
+        "id": "BUKTI BELUM CUKUP: skor ini jangan dipakai sendirian untuk keputusan.",
+        "en": "INSUFFICIENT EVIDENCE: do not base a decision on this score alone.",
     },
     "cluster_intro": {
         "id": "Skor klaster = jumlah (bobot × skor kompetensi) / jumlah bobot, atas kompetensi yang memiliki skor:",
@@ -144,11 +158,27 @@ def explain(record: dict[str, Any], meta: dict[str, Any], lang: Lang) -> str:
         if competency["self_minus_others"] is not None:
             lines.append("     (" + _w("self_gap", lang, gap=competency["self_minus_others"]) + ")")
 
-    adjustments = {k: v for k, v in trace["calibration"]["output"].items() if v}
+    calibration = trace["calibration"]
+    adjustments = {k: v for k, v in calibration["output"].items() if v}
     if not adjustments:
         lines.append(f"3. {_w('calibration_none', lang)}")
     else:
-        lines.append(f"3. {_w('calibration', lang, steps=', '.join(trace['calibration']['components']))}")
+        lines.append(f"3. {_w('calibration', lang, steps=', '.join(calibration['components']))}")
+        for group_id, leniency in calibration.get("rater_leniency", {}).items():
+            moves = [
+                g["mean_calibrated"] - g["mean"]
+                for c in record["competencies"]
+                for g in c["groups"]
+                if g["group"] == group_id and g.get("counted")
+            ]
+            moved = sum(moves) / len(moves) if moves else 0.0
+            for step, value in leniency.items():
+                if step != "raters":
+                    lines.append(
+                        "   - "
+                        + _w("leniency", lang, group=group_name(group_id), n=leniency["raters"], step=step, value=value, moved=moved)
+                    )
+        lines += [f"   - {choose(note, lang)}" for note in calibration.get("notes", [])]
         for competency in record["competencies"]:
             if competency["score"] is None:
                 continue
@@ -184,6 +214,25 @@ def explain(record: dict[str, Any], meta: dict[str, Any], lang: Lang) -> str:
         lines.append("   " + _w("rounded", lang, decimals=decimals, shown=shown))
         if overall["output"]["raw"] != overall["output"]["final"]:
             lines.append("   " + _w("raw_overall", lang, raw=f"{overall['output']['raw']:.{decimals}f}"))
+        uncertainty = trace.get("uncertainty", {}).get("output")
+        if uncertainty and uncertainty["se"] is not None:
+            reliability = "–" if uncertainty["reliability"] is None else f"{uncertainty['reliability']:.2f}"
+            low, high = uncertainty["interval"]
+            lines.append(
+                "   "
+                + _w(
+                    "uncertainty",
+                    lang,
+                    se=uncertainty["se"],
+                    level=uncertainty["level"],
+                    low=low,
+                    high=high,
+                    reliability=reliability,
+                    minimum=uncertainty["min_reliability"],
+                )
+            )
+            if not uncertainty["sufficient"]:
+                lines.append("   " + _w("insufficient", lang))
 
     category = record["category"]
     if "classification" in trace:
