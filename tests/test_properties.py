@@ -87,14 +87,19 @@ def test_adding_a_constant_shifts_linear_results(tmp_path_factory, seed, shift, 
         assert_records_close(left, right, shift=shift, shifted=_is_linear)
 
 
-def perturb_hidden(tmp_path_factory, seed: int, peers: int, noise: int, weighting: str) -> tuple[int, list, list]:
+CALIBRATIONS = st.sampled_from([[], ["crossed-re"], ["additive-bias"], ["shrinkage"], ["crossed-re", "shrinkage"]])
+
+
+def perturb_hidden(
+    tmp_path_factory, seed: int, peers: int, noise: int, weighting: str, calibration: list[str] | None = None
+) -> tuple[int, list, list]:
     """Score simulated data, then again with every hidden group's observed scores replaced at random.
 
     :returns: (number of ratings changed, records before, records after).
     """
     rows = simulated_rows(HAND, seed, employees=16, peers=peers)
     host = make_host()
-    base = list(score_rows(host, HAND, rows, tmp_path_factory.mktemp("a"), weighting=weighting).employees())
+    base = list(score_rows(host, HAND, rows, tmp_path_factory.mktemp("a"), weighting=weighting, calibration=calibration).employees())
     hidden = {
         (record["employee_id"], competency["id"], group["group"])
         for record in base
@@ -109,15 +114,17 @@ def perturb_hidden(tmp_path_factory, seed: int, peers: int, noise: int, weightin
             row = {**row, "score": str(int(rng.integers(1, 6)))}
             changed += 1
         perturbed.append(row)
-    other = list(score_rows(host, HAND, perturbed, tmp_path_factory.mktemp("b"), weighting=weighting).employees())
+    other = list(score_rows(host, HAND, perturbed, tmp_path_factory.mktemp("b"), weighting=weighting, calibration=calibration).employees())
     return changed, base, other
 
 
 @PROPERTY_SETTINGS
-@given(seed=st.integers(0, 10_000), peers=st.integers(1, 3), noise=st.integers(0, 10_000), weighting=WEIGHTINGS)
-def test_hidden_groups_never_leak(tmp_path_factory, seed, peers, noise, weighting):
-    """Replacing the scores of every hidden group leaves every published number unchanged."""
-    _, base, other = perturb_hidden(tmp_path_factory, seed, peers, noise, weighting)
+@given(
+    seed=st.integers(0, 10_000), peers=st.integers(1, 3), noise=st.integers(0, 10_000), weighting=WEIGHTINGS, calibration=CALIBRATIONS
+)
+def test_hidden_groups_never_leak(tmp_path_factory, seed, peers, noise, weighting, calibration):
+    """Replacing the scores of every hidden group leaves every published number unchanged, calibrated or not."""
+    _, base, other = perturb_hidden(tmp_path_factory, seed, peers, noise, weighting, calibration)
     assert base == other
 
 
