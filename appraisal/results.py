@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from .scoring import round_half_up, safe_divide
 from .uncertainty import z_value
 
 JSON_DECIMALS = 6
+FLAG_FIELDS = tuple(f.name for f in fields(Flag))
 
 
 def number(value: Any) -> float | None:
@@ -44,9 +45,7 @@ def plan_entry(entry: PlanEntry) -> dict[str, Any]:
 
 
 def flag_to_dict(flag: Flag) -> dict[str, Any]:
-    record = asdict(flag)
-    record["rows"] = list(flag.rows)
-    return record
+    return {name: getattr(flag, name) for name in FLAG_FIELDS} | {"message": dict(flag.message), "rows": list(flag.rows)}
 
 
 def flag_from_dict(record: dict[str, Any]) -> Flag:

@@ -111,14 +111,17 @@ def _subset(cells: RaterCells, origin: np.ndarray, pseudo: np.ndarray, n_pseudo:
 def fragile_flags(fragile: dict[int, list[int]], data: StepInput, classification: Classification | None) -> list[Flag]:
     """One flag for the employee (no names) and one for HR (naming the raters) per fragile category."""
     frame = data.frame
+    stride = np.int64(len(frame.raters) + 1)
+    pivotal = np.array([e * stride + r for e, raters in fragile.items() for r in raters], dtype=np.int64)
+    involved = np.flatnonzero(np.isin(frame.ratee * stride + frame.rater, pivotal))
+    rows_of: dict[int, list[int]] = {}
+    for employee, row in zip(frame.ratee[involved].tolist(), frame.row[involved].tolist()):
+        rows_of.setdefault(employee, []).append(row)
     flags: list[Flag] = []
     for employee, raters in sorted(fragile.items()):
         employee_id = str(data.employees.ids[employee])
         category = str(classification.categories[employee]) if classification is not None else ""
-        rows = tuple(
-            int(row)
-            for row in frame.row[(frame.ratee == employee) & np.isin(frame.rater, raters)][:200].tolist()
-        )
+        rows = tuple(rows_of.get(employee, [])[:200])
         flags.append(
             Flag(
                 rule="leave-one-rater-out",
