@@ -31,6 +31,7 @@ from .errors import AppraisalError, PluginError
 from .ingest import Inputs
 from .plugins import PluginHost, Registered
 from .rubric import ComponentRef, LoadedRubric, Rubric
+from .reliability import reliability_report
 from .robustness import fragile_flags, leave_one_rater_out
 from .scoring import (
     Combination,
@@ -108,6 +109,7 @@ class Outcome:
     rater_effects: dict[str, RaterEffects]  # by calibration step name
     calibration_notes: dict[int, list[dict[str, str]]]  # employee code -> notes from calibration steps
     fragile: dict[int, list[int]]  # employee code -> raters whose removal alone changes the category
+    reliability: dict[str, Any]  # per rater group and cluster: ICC, G/D-study, Krippendorff, r_wg, Cronbach
 
 
 @dataclass(frozen=True)
@@ -246,6 +248,7 @@ def run_pipeline(
         )
     )
     calibrated_stats = group_stats(cells, calibrated_cells, layout, n_employees)
+    reliability_report_ = reliability_report(frame, cells, weights > 0, layout, rubric.scale.min, rubric.scale.max)
 
     progress("classification")
     classification = None
@@ -301,6 +304,7 @@ def run_pipeline(
         rater_effects=rater_effects,
         calibration_notes=notes,
         fragile=fragile,
+        reliability=reliability_report_,
     )
 
 

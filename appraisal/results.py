@@ -442,6 +442,7 @@ def build_meta(outcome: Outcome) -> dict[str, Any]:
         ],
         "categories": {code: dict(label) for code, label in classification.labels.items()} if classification else {},
         "steps": [record.as_dict() for record in outcome.steps],
+        "reliability": outcome.reliability,
         "employees": len(outcome.inputs.employees),
     }
 
