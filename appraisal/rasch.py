@@ -1,0 +1,852 @@
+"""Many-facet Rasch model (rating scale) fitted by JMLE: the rater audit of §3.5.
+
+The model (Linacre 1989/1994) says that the log-odds of a rating in category
+``k`` rather than ``k - 1`` is::
+
+    log(P_k / P_{k-1}) = B_n - D_i - C_j - F_k
+
+``B_n`` is the ratee's (person's) measure, ``D_i`` the item's difficulty,
+``C_j`` the rater's severity (positive = severe, gives lower ratings than the
+others to the same people) and ``F_k`` the threshold of step ``k`` of the
+shared rating scale.  Everything is in logits.  Items and raters are centred
+on 0 and the thresholds sum to 0, so a person measure of 0 is the level at
+which an average rater on an average item is equally likely to give the
+lowest and the highest category.
+
+Estimation is joint maximum likelihood (JMLE, as in Facets): one Newton step
+per element and sweep, facet by facet, each step clipped to +/-1 logit, with
+SQUAREM extrapolation between sweeps.  Every computation is a numpy reduction
+(``np.bincount``) over the observation arrays; the only Python loops are over
+sweeps (and graph-search rounds) and the few categories.
+
+Extreme scores
+    A person, rater or item whose ratings are *all* in the lowest (or all in
+    the highest) category has an infinite maximum-likelihood measure.  Like
+    Facets and Winsteps (``Xtreme=0.3``, ``EXTRSCORE=0.3``), such elements are
+    first set aside (repeatedly, because removing one can make another
+    extreme); the others are estimated from the remaining ratings; then each
+    extreme element is placed where its expected raw score equals its observed
+    raw score moved 0.3 score points towards the centre, with the
+    non-extreme measures held fixed.  Their measures are finite and flagged in
+    ``*_extreme`` (-1 = all lowest, +1 = all highest); their fit statistics
+    are NaN, since a row of identical answers at the end of the scale has
+    nothing to misfit.  Ratees and raters that are cut off from the rest of
+    the rating network by ratings at one end of the scale have no finite
+    estimate either (plain JMLE never converges on them); they are set aside
+    and placed the same way (``*_estimated`` is False).
+
+Unused categories
+    Categories that no (non-extreme) rating used have no threshold: the scale
+    is fitted over the categories actually used, keeping their original score
+    values (Facets' and Winsteps' "keep" treatment), and ``thresholds`` is NaN
+    at an unused category.  The step into the next used category then covers
+    the jump of two or more score points.
+
+Elements with no observed rating have NaN measures, SEs and fit.
+
+How to read the fit statistics (Wright & Linacre 1994, RMT 8:3 p.370):
+
+- mean-square (MnSq) 0.5-1.5: productive for measurement;
+  1.5-2.0: unproductive but not degrading; above 2.0: the ratings are noisy
+  enough to degrade measurement (an erratic rater);
+  below about 0.5-0.7: too predictable (halo, central tendency,
+  straight-lining).
+- ZSTD above 2 (or below -2): the misfit is more than chance would produce at
+  this number of ratings; report MnSq and ZSTD together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "EXTREME_ADJUSTMENT",
+    "FacetSummary",
+    "MfrmFit",
+    "category_moments",
+    "category_probabilities",
+    "fit_mfrm",
+]
+
+#: Score points by which an extreme raw score is moved towards the centre (Facets ``Xtreme=0.3``).
+EXTREME_ADJUSTMENT = 0.3
+
+_MAX_STEP = 1.0  # logits, per element and sweep
+_FACETS = ("person", "rater", "item")
+
+
+# ---------------------------------------------------------------------------
+# Category probabilities and moments
+# ---------------------------------------------------------------------------
+
+
+def _support(thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Used category scores and their cumulative thresholds Psi_k = sum_{h<=k} F_h (NaN = unused)."""
+    used = ~np.isnan(thresholds)
+    scores = np.flatnonzero(used).astype(float)
+    psi = np.cumsum(np.where(used, thresholds, 0.0))[used]
+    return scores, psi
+
+
+def _probs(eta: np.ndarray, scores: np.ndarray, psi: np.ndarray) -> np.ndarray:
+    """P[n, j] of the j-th used category; P_k proportional to exp(k * eta - Psi_k)."""
+    logit = eta[..., None] * scores - psi
+    logit -= logit.max(axis=-1, keepdims=True)
+    np.exp(logit, out=logit)
+    logit /= logit.sum(axis=-1, keepdims=True)
+    return logit
+
+
+def _moments(prob: np.ndarray, scores: np.ndarray, fourth: bool = False):
+    """Expected score E, variance W (and 4th central moment C) of each row of ``prob``."""
+    expected = prob @ scores
+    dev2 = (scores - expected[..., None]) ** 2
+    variance = np.einsum("...k,...k->...", dev2, prob)
+    if not fourth:
+        return expected, variance
+    return expected, variance, np.einsum("...k,...k->...", dev2 * dev2, prob)
+
+
+def category_probabilities(eta, thresholds) -> np.ndarray:
+    """Rating-scale category probabilities for linear predictors ``eta = B - D - C``.
+
+    ``thresholds`` is ``F`` on the 0-based category scale: ``F[0]`` is the
+    reference (conventionally 0) and ``F[k]`` the step into category ``k``;
+    a NaN marks a category that is not part of the scale (probability 0).
+    Returns an array of shape ``eta.shape + (len(thresholds),)`` whose rows
+    sum to 1::
+
+        P_k = exp(sum_{h<=k} (eta - F_h)) / sum_m exp(sum_{h<=m} (eta - F_h))
+    """
+    eta = np.asarray(eta, dtype=float)
+    thresholds = np.asarray(thresholds, dtype=float)
+    scores, psi = _support(thresholds)
+    out = np.zeros(eta.shape + (len(thresholds),))
+    out[..., scores.astype(np.int64)] = _probs(eta, scores, psi)
+    return out
+
+
+def category_moments(eta, thresholds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per observation: expected category ``E``, model variance ``W`` and 4th central moment ``C``.
+
+    ``E = sum k P_k`` is the rating the model expects; ``W = sum (k - E)^2 P_k``
+    is the statistical information the rating carries about each facet (the
+    Newton denominator; ``1/sqrt(sum W)`` is an element's SE); ``C`` enters
+    the variance of the fit mean-squares.  For two categories these are the
+    dichotomous Rasch ``p``, ``p(1 - p)`` and ``p(1 - p)(1 - 3p(1 - p))``.
+    """
+    eta = np.asarray(eta, dtype=float)
+    thresholds = np.asarray(thresholds, dtype=float)
+    scores, psi = _support(thresholds)
+    return _moments(_probs(eta, scores, psi), scores, fourth=True)
+
+
+class _Scale:
+    """The fitted scale in the form the hot loop wants: a polynomial in t = exp(eta).
+
+    The numerator of category ``s_0 + j`` is ``exp(j * eta - Psi_j) = a_j t^j``
+    (``a_j = 0`` at an unused category), so one ``exp`` per rating and a few
+    in-place multiply-adds (Horner) give E and W; eta is clipped where every
+    probability is already 0 or 1 to double precision, so nothing overflows.
+    """
+
+    def __init__(self, scores: np.ndarray, psi: np.ndarray):
+        self.low = scores[0]
+        self.span = int(scores[-1] - scores[0])
+        self.coef = np.zeros(self.span + 1)
+        self.coef[(scores - self.low).astype(np.int64)] = np.exp(-(psi - psi[0]))
+        self.mid = 0.5 * (scores[0] + scores[-1])
+        self.centred = np.arange(self.span + 1) + self.low - self.mid
+        self.limit = max((650.0 - float(np.max(np.abs(psi - psi[0])))) / self.span, 1.0)
+
+    def _t(self, eta: np.ndarray) -> np.ndarray:
+        t = np.clip(eta, -self.limit, self.limit)
+        return np.exp(t, out=t)
+
+    def expected_variance(self, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """E and W per rating (scores centred on the scale's middle for accuracy)."""
+        t = self._t(eta)
+        a, u = self.coef, self.centred
+        top = self.span
+        s0 = np.full_like(t, a[top])
+        s1 = np.full_like(t, a[top] * u[top])
+        s2 = np.full_like(t, a[top] * u[top] ** 2)
+        for j in range(top - 1, -1, -1):
+            s0 *= t
+            s1 *= t
+            s2 *= t
+            if a[j]:
+                s0 += a[j]
+                if u[j]:
+                    s1 += a[j] * u[j]
+                    s2 += a[j] * u[j] ** 2
+        s1 /= s0
+        s2 /= s0
+        w = np.multiply(s1, s1)
+        np.subtract(s2, w, out=w)
+        np.maximum(w, 0.0, out=w)
+        s1 += self.mid
+        return s1, w
+
+    def at_least(self, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Over all ratings: sum P(x >= s_j) and sum P(x >= s_j)(1 - P(x >= s_j)) for used s_j above the lowest."""
+        t = self._t(eta)
+        a = self.coef
+        total = np.full_like(t, a[self.span])
+        for j in range(self.span - 1, -1, -1):
+            total *= t
+            if a[j]:
+                total += a[j]
+        below = np.full_like(t, a[0])  # sum of the numerators below s_0 + j, over the total
+        below /= total
+        power = np.ones_like(t)
+        scratch = np.empty_like(t)
+        expected, information = [], []
+        for j in range(1, self.span + 1):
+            power *= t
+            if not a[j]:
+                continue
+            np.subtract(1.0, below, out=scratch)  # P(x >= s_0 + j)
+            expected.append(scratch.sum())
+            information.append(np.dot(scratch, below))
+            np.multiply(power, a[j], out=scratch)
+            scratch /= total
+            below += scratch
+        return np.array(expected), np.array(information)
+
+
+# ---------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FacetSummary:
+    """One facet's summary, as in Facets Table 7 (model, population SD unless ``sample=True``).
+
+    For persons, high separation and reliability are good: the appraisal tells
+    people apart.  For raters they are bad: raters differ in severity, so who
+    rated you matters.
+    """
+
+    kind: str  # "person", "rater" or "item"
+    n: int  # elements summarised (observed and, unless include_extreme, not extreme)
+    mean: float  # mean measure
+    sd: float  # observed SD of the measures
+    rmse: float  # root mean square SE: the typical measurement error
+    true_sd: float  # SD left after removing measurement error: sqrt(sd^2 - rmse^2), 0 if negative
+    separation: float  # G = true_sd / rmse: spread of the measures in units of their error
+    reliability: float  # true variance / observed variance = G^2/(1+G^2): like Cronbach's alpha
+    strata: float  # (4G + 1)/3: statistically distinct levels among the elements
+    chi_square: float  # fixed (all same) chi-square: sum w (m - weighted mean)^2, w = 1/SE^2
+    df: int  # n - 1
+
+
+@dataclass(frozen=True)
+class MfrmFit:
+    """Estimates of the rating-scale many-facet Rasch model.
+
+    Measures are logits.  Arrays are indexed by the element codes given to
+    :func:`fit_mfrm`; an element with no observed rating has NaN measure, SE
+    and fit and count 0.
+
+    - ``person_measure``: the ratee's level, corrected for who rated them on
+      which items; ``*_se``: its standard error (1/sqrt of the information).
+    - ``rater_severity``: how much lower (positive) or higher (negative) than
+      an average rater this rater rates the same people; centred on 0.
+    - ``item_difficulty``: how hard an item is to get high ratings on; centred on 0.
+    - ``thresholds``: ``F_k``, where categories ``k - 1`` and ``k`` are equally
+      likely; ``F[0]`` is the reference 0, NaN at an unused category.
+    - ``*_infit``: information-weighted mean-square, sensitive to unexpected
+      ratings where the rater "should" be informative; ``*_outfit``: plain
+      mean-square of standardised residuals, sensitive to a few wild ratings.
+      Expected value 1.  0.5-1.5 productive; > 2 degrades measurement;
+      < ~0.7 too predictable (halo, straight-lining, central tendency).
+    - ``*_zstd``: the mean-square as a unit-normal deviate (Wilson-Hilferty);
+      above 2 the misfit is unlikely to be chance.
+    - ``*_extreme``: -1 all ratings in the lowest category, +1 all in the
+      highest; the measure then comes from the 0.3-point adjustment.
+    - ``*_estimated``: True when the measure was estimated jointly with the
+      others; False when it was placed afterwards against them (an extreme
+      score, or a ratee/rater whose only links to the rest are ratings at
+      one end of the scale, see :func:`fit_mfrm`): such a measure is a
+      finite stand-in for "beyond the measurable range", not an estimate.
+    - ``sweeps`` and ``converged``: JMLE sweeps used and whether the largest
+      change of any parameter in the last sweep was below ``tol``.
+    """
+
+    n_categories: int
+    person_measure: np.ndarray
+    person_se: np.ndarray
+    person_count: np.ndarray
+    person_extreme: np.ndarray
+    person_estimated: np.ndarray
+    person_infit: np.ndarray
+    person_infit_zstd: np.ndarray
+    person_outfit: np.ndarray
+    person_outfit_zstd: np.ndarray
+    rater_severity: np.ndarray
+    rater_se: np.ndarray
+    rater_count: np.ndarray
+    rater_extreme: np.ndarray
+    rater_estimated: np.ndarray
+    rater_infit: np.ndarray
+    rater_infit_zstd: np.ndarray
+    rater_outfit: np.ndarray
+    rater_outfit_zstd: np.ndarray
+    item_difficulty: np.ndarray
+    item_se: np.ndarray
+    item_count: np.ndarray
+    item_extreme: np.ndarray
+    item_estimated: np.ndarray
+    item_infit: np.ndarray
+    item_infit_zstd: np.ndarray
+    item_outfit: np.ndarray
+    item_outfit_zstd: np.ndarray
+    thresholds: np.ndarray  # float64[K]
+    threshold_se: np.ndarray  # float64[K], NaN at reference/unused; measures taken as known, so a lower bound
+    category_count: np.ndarray  # int64[K] observed ratings per category
+    n_observations: int  # observed ratings
+    n_estimation: int  # ratings that informed the non-extreme measures and thresholds
+    sweeps: int
+    converged: bool
+
+    def _facet(self, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        if kind == "person":
+            return self.person_measure, self.person_se, self.person_count, self.person_extreme
+        if kind == "rater":
+            return self.rater_severity, self.rater_se, self.rater_count, self.rater_extreme
+        if kind == "item":
+            return self.item_difficulty, self.item_se, self.item_count, self.item_extreme
+        raise ValueError(f"kind must be one of {_FACETS}, not {kind!r}")
+
+    def facet_summary(self, kind: str, *, include_extreme: bool = False, sample: bool = False) -> FacetSummary:
+        """Facets Table 7 summary of ``kind`` ("person", "rater" or "item").
+
+        RMSE = sqrt(mean SE^2); true SD = sqrt(SD^2 - RMSE^2);
+        separation G = true SD / RMSE; reliability = G^2/(1+G^2);
+        strata = (4G + 1)/3; fixed chi-square = sum w (m - mean_w)^2 with
+        w = 1/SE^2 on n - 1 df (are all elements the same?).  Extreme elements
+        are left out unless ``include_extreme``; ``sample`` uses the n - 1 SD.
+        """
+        measure, se, count, extreme = self._facet(kind)
+        keep = count > 0
+        if not include_extreme:
+            keep &= extreme == 0
+        m, s = measure[keep], se[keep]
+        n = int(m.size)
+        if n == 0:
+            nan = float("nan")
+            return FacetSummary(kind, 0, nan, nan, nan, nan, nan, nan, nan, nan, 0)
+        mean = float(m.mean())
+        var = float(((m - mean) ** 2).sum() / (n - 1 if sample and n > 1 else n))
+        mse = float((s * s).mean())
+        true_var = max(var - mse, 0.0)
+        sep = float(np.sqrt(true_var / mse))
+        w = 1.0 / (s * s)
+        chi2 = float((w * (m - (w * m).sum() / w.sum()) ** 2).sum())
+        return FacetSummary(
+            kind=kind,
+            n=n,
+            mean=mean,
+            sd=float(np.sqrt(var)),
+            rmse=float(np.sqrt(mse)),
+            true_sd=float(np.sqrt(true_var)),
+            separation=sep,
+            reliability=sep * sep / (1.0 + sep * sep),
+            strata=(4.0 * sep + 1.0) / 3.0,
+            chi_square=chi2,
+            df=n - 1,
+        )
+
+    def fair_average(self, n_categories: int | None = None) -> np.ndarray:
+        """Facets' "Fair-M average" per person, on the 0-based category scale.
+
+        The rating the person would be expected to get from an average rater
+        on an average item (severity and difficulty at their centre, 0):
+        ``sum_k k * P_k(B_n - 0 - 0; F)``.  Add 1 to read it on a 1..5 scale.
+        ``n_categories``, if given, must be the one the model was fitted with.
+        NaN for persons with no observed rating.
+        """
+        if n_categories is not None and int(n_categories) != self.n_categories:
+            raise ValueError(f"the model was fitted with {self.n_categories} categories, not {n_categories}")
+        scores, psi = _support(self.thresholds)
+        out = np.full(self.person_measure.shape, np.nan)
+        seen = self.person_count > 0
+        expected, _ = _moments(_probs(self.person_measure[seen], scores, psi), scores)
+        out[seen] = expected
+        return out
+
+
+# ---------------------------------------------------------------------------
+# Estimation
+# ---------------------------------------------------------------------------
+
+
+def _codes(values, name: str, n: int) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.shape != (n,):
+        raise ValueError(f"{name} must be a 1-d array of length {n}, got shape {arr.shape}")
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer codes, got dtype {arr.dtype}")
+    return arr.astype(np.int64, copy=False)
+
+
+def _categories(values, n_categories: int) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"category must be a 1-d array, got shape {arr.shape}")
+    if arr.dtype.kind == "f":
+        observed = np.isfinite(arr) & (arr >= 0)
+        if np.any(arr[observed] != np.floor(arr[observed])):
+            raise ValueError("category must hold whole numbers (0-based categories)")
+        out = np.full(arr.shape, -1, dtype=np.int64)
+        out[observed] = arr[observed].astype(np.int64)
+    elif arr.dtype.kind in "iu":
+        out = arr.astype(np.int64, copy=False)
+    else:
+        raise TypeError(f"category must be numeric, got dtype {arr.dtype}")
+    if np.any(out >= n_categories):
+        raise ValueError(f"category values must be below n_categories={n_categories} (0-based)")
+    return out
+
+
+def _size(code: np.ndarray, given: int | None, name: str) -> int:
+    found = int(code.max()) + 1 if code.size else 0
+    if given is None:
+        return found
+    if given < found:
+        raise ValueError(f"{name}={given} but codes go up to {found - 1}")
+    return int(given)
+
+
+def _clipped_step(numerator: np.ndarray, information: np.ndarray) -> np.ndarray:
+    step = np.zeros_like(numerator)
+    np.divide(numerator, information, out=step, where=information > 0)
+    return np.clip(step, -_MAX_STEP, _MAX_STEP, out=step)
+
+
+def _peel(x, idx, sizes, n_categories):
+    """Set aside what has no finite estimate until nothing is left to set aside.
+
+    Returns the mask of ratings that inform the estimates and the categories
+    they use.  Two things are set aside, repeatedly, since removing one can
+    expose another: elements with an extreme score, and ratees and raters
+    outside the strongly connected core of their rating network (see
+    :func:`_strong_core`).
+    """
+    active = np.ones(x.size, dtype=bool)
+    while True:
+        xa = x[active]
+        used = np.bincount(xa, minlength=n_categories) > 0
+        if used.sum() < 2:
+            return np.zeros(x.size, dtype=bool), used
+        lo, hi = np.flatnonzero(used)[[0, -1]]
+        drop = np.zeros(x.size, dtype=bool)
+        for code, size in zip(idx, sizes):
+            ca = code[active]
+            count = np.bincount(ca, minlength=size)
+            at_lo = np.bincount(ca[xa == lo], minlength=size)
+            at_hi = np.bincount(ca[xa == hi], minlength=size)
+            extreme = (count > 0) & ((at_lo == count) | (at_hi == count))
+            drop |= extreme[code]
+        if not np.any(drop & active):
+            person_ok, rater_ok = _strong_core(idx[0][active], idx[1][active], xa, lo, hi, sizes[0], sizes[1])
+            drop = ~(person_ok[idx[0]] & rater_ok[idx[1]])
+            if not np.any(drop & active):
+                return active, used
+        active &= ~drop
+
+
+def _components(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """Connected-component label (smallest node id) of each of ``n`` nodes, edges a-b: hook and compress."""
+    label = np.arange(n)
+    while True:
+        la, lb = label[a], label[b]
+        differ = la != lb
+        if not differ.any():
+            return label
+        np.minimum.at(label, np.maximum(la, lb)[differ], np.minimum(la, lb)[differ])
+        while True:
+            jumped = label[label]
+            if np.array_equal(jumped, label):
+                break
+            label = jumped
+
+
+def _reach(seeds: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Nodes reachable from ``seeds`` (a mask) along the directed edges src -> dst."""
+    reach = seeds.copy()
+    while True:
+        grown = reach.copy()
+        grown[dst[reach[src]]] = True
+        if np.array_equal(grown, reach):
+            return reach
+        reach = grown
+
+
+def _strong_core(person, rater, x, lo, hi, n_persons, n_raters):
+    """Ratees and raters in the strongly connected core of each rater-ratee network.
+
+    Moving a set S of ratees and raters up together (items held) raises the
+    likelihood without end when every rating between S and the rest is at
+    the end of the scale that the move favours: a ratee in S rated below the
+    top by a rater outside S, or a rater in S who rated someone outside S
+    above the bottom, would pull it back.  So draw an edge ratee -> rater for
+    a rating below the top and rater -> ratee for one above the bottom; a
+    finite maximum likelihood needs each connected network to be strongly
+    connected (Fischer 1981's condition, generalised).  The core kept is the
+    strongly connected part containing the network's busiest member; the
+    rest is placed afterwards like an extreme score.
+    """
+    n = n_persons + n_raters
+    pair, first, which = np.unique(person * n_raters + rater, return_index=True, return_inverse=True)
+    below = np.bincount(which, x < hi, pair.size) > 0
+    above = np.bincount(which, x > lo, pair.size) > 0
+    u = person[first]
+    v = rater[first] + n_persons
+    src = np.concatenate([u[below], v[above]])
+    dst = np.concatenate([v[below], u[above]])
+    degree = np.concatenate([np.bincount(person, minlength=n_persons), np.bincount(rater, minlength=n_raters)])
+    present = degree > 0
+    label = _components(u, v, n)
+    busiest = np.full(n, -1)
+    np.maximum.at(busiest, label[present], degree[present])
+    candidate = present & (degree == busiest[label])
+    pick = np.full(n, n)
+    np.minimum.at(pick, label[candidate], np.flatnonzero(candidate))
+    seeds = np.zeros(n, dtype=bool)
+    seeds[pick[pick < n]] = True
+    core = _reach(seeds, src, dst) & _reach(seeds, dst, src)
+    return core[:n_persons], core[n_persons:]
+
+
+def _centre_steps(steps: np.ndarray, gaps: np.ndarray) -> float:
+    """Make the thresholds sum to 0 in place; returns the logit shift to take from the persons.
+
+    Shifting every step by ``m * gap`` (gap = score points it covers) and the
+    persons by ``-m`` leaves every probability unchanged.
+    """
+    shift = float(steps.sum() / gaps.sum())
+    steps -= shift * gaps
+    return shift
+
+
+def fit_mfrm(
+    person,
+    rater,
+    item,
+    category,
+    n_categories: int,
+    *,
+    max_sweeps: int = 500,
+    tol: float = 1e-6,
+    n_persons: int | None = None,
+    n_raters: int | None = None,
+    n_items: int | None = None,
+) -> MfrmFit:
+    """Fit ``log(P_k/P_{k-1}) = B_n - D_i - C_j - F_k`` by JMLE (§3.5).
+
+    ``person``, ``rater`` and ``item`` are integer codes (0-based) of each
+    rating; ``category`` is its 0-based category (map a 1..5 scale to 0..4),
+    and a negative category or NaN means "not observed" and the row is
+    ignored.  ``n_persons``/``n_raters``/``n_items`` size the result arrays
+    (default: largest code + 1).
+
+    Each sweep takes one Newton step per element, facet by facet (persons,
+    items, raters, thresholds), clipped to +/-1 logit; items and raters are
+    then centred on 0 and the thresholds made to sum to 0, with the persons
+    shifted so the fitted probabilities do not change.  Sweeps are
+    accelerated by SQUAREM extrapolation (same solution, fewer sweeps in
+    sparse designs; see :func:`_jmle`).  It stops when a sweep moved no
+    parameter by ``tol`` logits or more, or after ``max_sweeps`` (then
+    ``converged`` is False).
+
+    Elements with no finite maximum-likelihood measure are set aside first:
+    extreme elements (all ratings in the lowest or all in the highest used
+    category), and ratees and raters whose only links to the rest of the
+    rating network are ratings at one end of the scale (e.g. a rater whose
+    only other ratee got nothing but the lowest category from them); see
+    :func:`_strong_core`.  Afterwards each is placed, the estimated measures
+    held fixed, at the measure whose expected raw score equals its raw score,
+    moved 0.3 score points towards the centre when extreme (Facets
+    ``Xtreme=0.3``).  So measures are always finite; ``*_estimated`` tells
+    the two kinds apart.  Ratings in a category that only set-aside elements
+    used count as the nearest fitted category for that placement.
+
+    Raises ``ValueError`` when there is no observed rating, or all observed
+    ratings are in one category (nothing to calibrate).
+    """
+    n_categories = int(n_categories)
+    if n_categories < 2:
+        raise ValueError("n_categories must be at least 2")
+    cat = _categories(category, n_categories)
+    n_rows = cat.size
+    codes_all = [_codes(a, name, n_rows) for a, name in zip((person, rater, item), _FACETS)]
+    obs = cat >= 0
+    idx = tuple(c[obs] for c in codes_all)
+    for code, name in zip(idx, _FACETS):
+        if code.size and code.min() < 0:
+            raise ValueError(f"{name} codes of observed ratings must be >= 0")
+    sizes = tuple(
+        _size(c[c >= 0], given, f"n_{name}s") for c, given, name in zip(codes_all, (n_persons, n_raters, n_items), _FACETS)
+    )
+    x = cat[obs]
+    if x.size == 0:
+        raise ValueError("no observed ratings")
+    category_count = np.bincount(x, minlength=n_categories)
+    if np.count_nonzero(category_count) < 2:
+        raise ValueError("every observed rating is in the same category: there is nothing to calibrate")
+
+    counts = [np.bincount(c, minlength=s) for c, s in zip(idx, sizes)]
+    active, used = _peel(x, idx, sizes, n_categories)
+    has_core = bool(active.any())
+    if not has_core:
+        used = category_count > 0
+    scores = np.flatnonzero(used).astype(float)
+    gaps = np.diff(scores)
+    lo, hi = scores[0], scores[-1]
+
+    # parameters: measures with the facet's sign folded in, eta = B - D - C
+    person_b = np.zeros(sizes[0])
+    rater_c = np.zeros(sizes[1])
+    item_d = np.zeros(sizes[2])
+    steps = np.zeros(gaps.size)  # F at the used categories above the lowest
+    core = [np.bincount(c[active], minlength=s) > 0 for c, s in zip(idx, sizes)]
+
+    sweeps = 0
+    converged = True
+    if has_core:
+        order = np.argsort(idx[0][active], kind="stable")  # persons in runs: cache-friendly gathers and sums
+        obs_core = tuple(c[active][order] for c in idx)
+        xc = x[active][order].astype(float)
+        n_at = np.bincount(x[active], minlength=n_categories)[used].astype(float)
+        steps = np.log(n_at[:-1] / n_at[1:])  # adjacent-category log-odds: the usual start
+        _centre_steps(steps, gaps)
+        start = np.concatenate([person_b, rater_c, item_d, steps])
+        solved, sweeps, converged = _jmle(start, obs_core, xc, n_at, sizes, core, scores, gaps, max_sweeps, tol)
+        person_b, rater_c, item_d, steps = np.split(solved, np.cumsum(sizes))
+
+    psi = np.concatenate([[0.0], np.cumsum(steps)])
+    params = [person_b, rater_c, item_d]
+    signs = (1.0, -1.0, -1.0)
+    peripheral = [(n > 0) & ~c for n, c in zip(counts, core)]
+    for f in range(3):
+        params[f][~core[f]] = 0.0
+    if any(m.any() for m in peripheral):
+        converged &= _place_peripheral(x, idx, sizes, params, signs, core, peripheral, scores, psi, max_sweeps, tol)
+        if not has_core:  # nothing anchored the origin: centre items and raters as in the main loop
+            for f in (1, 2):
+                shift = params[f][counts[f] > 0].mean()
+                params[f][counts[f] > 0] -= shift
+                person_b[counts[0] > 0] -= shift
+
+    thresholds = np.full(n_categories, np.nan)
+    thresholds[used] = np.concatenate([[0.0], steps])
+    threshold_se = np.full(n_categories, np.nan)
+    if has_core:
+        p, r, i = obs_core
+        _, information = _Scale(scores, psi).at_least(person_b[p] - item_d[i] - rater_c[r])
+        threshold_se[np.flatnonzero(used)[1:]] = _ratio(np.ones_like(information), np.sqrt(information))
+
+    # standard errors and fit over every observed rating at the final measures
+    eta = person_b[idx[0]] - item_d[idx[2]] - rater_c[idx[1]]
+    e, w, c4 = _moments(_probs(eta, scores, psi), scores, fourth=True)
+    w = np.maximum(w, 1e-150)  # a rating the model is certain of (only far out of range): no overflow in C/W^2
+    resid = x - e
+    xclip = np.clip(x, lo, hi)
+    fields = {}
+    for f, (name, measure_name) in enumerate(zip(_FACETS, ("person_measure", "rater_severity", "item_difficulty"))):
+        code, size, n = idx[f], sizes[f], counts[f]
+        seen = n > 0
+        info = np.bincount(code, w, size)
+        se = np.full(size, np.nan)
+        se[seen] = 1.0 / np.sqrt(info[seen])
+        flag = np.zeros(size, dtype=np.int8)
+        flag[seen & (np.bincount(code[xclip == lo], minlength=size) == n)] = -1
+        flag[seen & (np.bincount(code[xclip == hi], minlength=size) == n)] = 1
+        fields[measure_name] = np.where(seen, params[f], np.nan)
+        fields[f"{name}_se"] = se
+        fields[f"{name}_count"] = n
+        fields[f"{name}_extreme"] = flag
+        fields[f"{name}_estimated"] = core[f]
+        fitted = seen & (flag == 0)
+        stats = _fit_statistics(code, size, n, resid, w, c4)
+        for stat, values in zip(("infit", "infit_zstd", "outfit", "outfit_zstd"), stats):
+            fields[f"{name}_{stat}"] = np.where(fitted, values, np.nan)
+
+    return MfrmFit(
+        n_categories=n_categories,
+        thresholds=thresholds,
+        threshold_se=threshold_se,
+        category_count=category_count,
+        n_observations=int(x.size),
+        n_estimation=int(active.sum()),
+        sweeps=sweeps,
+        converged=bool(converged),
+        **fields,
+    )
+
+
+def _jmle(start, obs, xc, n_at, sizes, core, scores, gaps, max_sweeps, tol):
+    """JMLE sweeps from ``start`` = [B, C, D, F steps]; returns (solution, sweeps, converged).
+
+    One sweep is a Newton step per element, facet by facet, with centring.
+    Sweeps are accelerated by SQUAREM (Varadhan & Roland 2008): from two
+    sweeps it extrapolates along their path, then sweeps once more from there,
+    and keeps the result only if that sweep moved less than the plain one
+    did.  In long, thinly linked chains of raters and ratees (sparse 360
+    designs) a plain sweep only moves the chain a little each time; the
+    extrapolation covers that distance at once.  Convergence is judged on a
+    plain sweep: no parameter moved by ``tol`` or more.
+    """
+    p, r, i = obs
+    n_p, n_r, n_i = sizes
+    observed_at_least = np.cumsum(n_at[::-1])[::-1][1:]  # O[#x >= s_j], j >= 1
+
+    def sweep(theta):
+        theta = theta.copy()
+        person_b, rater_c, item_d, steps = np.split(theta, np.cumsum(sizes))  # views
+        scale = _Scale(scores, np.concatenate([[0.0], np.cumsum(steps)]))
+        eta = person_b[p] - item_d[i] - rater_c[r]
+
+        e, w = scale.expected_variance(eta)
+        move = _clipped_step(np.bincount(p, xc - e, n_p), np.bincount(p, w, n_p))
+        person_b += move
+        eta += move[p]
+
+        e, w = scale.expected_variance(eta)
+        move = _clipped_step(np.bincount(i, xc - e, n_i), np.bincount(i, w, n_i))
+        item_d -= move
+        eta += move[i]
+        shift = item_d[core[2]].mean()  # centre items; persons follow, eta unchanged
+        item_d[core[2]] -= shift
+        person_b -= shift
+
+        e, w = scale.expected_variance(eta)
+        move = _clipped_step(np.bincount(r, xc - e, n_r), np.bincount(r, w, n_r))
+        rater_c -= move
+        eta += move[r]
+        shift = rater_c[core[1]].mean()
+        rater_c[core[1]] -= shift
+        person_b -= shift
+
+        expected_at_least, information = scale.at_least(eta)
+        steps += _clipped_step(expected_at_least - observed_at_least, information)
+        person_b -= _centre_steps(steps, gaps)
+        return theta
+
+    theta = start
+    sweeps = 0
+    longest = 4.0  # largest extrapolation factor to try: grows while extrapolating pays, shrinks when not
+    while sweeps < max_sweeps:
+        base = theta
+        once = sweep(base)
+        sweeps += 1
+        first = once - base
+        if np.max(np.abs(first)) < tol:
+            return once, sweeps, True
+        if sweeps == max_sweeps:
+            return once, sweeps, False
+        twice = sweep(once)
+        sweeps += 1
+        second = twice - once
+        moved = np.max(np.abs(second))
+        if moved < tol:
+            return twice, sweeps, True
+        theta = twice
+        bend = second - first
+        curvature = float(np.dot(bend, bend))
+        factor = min(np.sqrt(float(np.dot(first, first)) / curvature), longest) if curvature > 0 else 1.0
+        if factor <= 1.0 or sweeps == max_sweeps:
+            continue
+        leap_from = base + 2.0 * factor * first + factor * factor * bend  # factor 1 would give `twice`
+        leap = sweep(leap_from)
+        sweeps += 1
+        if np.max(np.abs(leap - leap_from)) <= moved:
+            theta = leap
+            if factor == longest:
+                longest *= 4.0
+        else:
+            longest = max(2.0, longest / 4.0)
+    return theta, sweeps, False
+
+
+def _place_peripheral(x, idx, sizes, params, signs, core, peripheral, scores, psi, max_sweeps, tol) -> bool:
+    """Measures of the elements set aside, with the estimated ones held fixed.
+
+    Each is solved from its ratings with estimated partners (all its ratings
+    if it has none), aiming at its raw score moved 0.3 points inwards when
+    extreme.  Those with estimated partners are solved first, together; the
+    rest after, facet by facet, using what has been placed so far.
+    """
+    lo, hi = scores[0], scores[-1]
+    scale = _Scale(scores, psi)
+    xclip = np.clip(x, lo, hi).astype(float)
+    obs_core = [c[code] for c, code in zip(core, idx)]
+    plans = []
+    for f in range(3):
+        code, size = idx[f], sizes[f]
+        mine = peripheral[f][code]
+        partners_core = obs_core[(f + 1) % 3] & obs_core[(f + 2) % 3]
+        anchored = np.bincount(code[mine & partners_core], minlength=size) > 0
+        use = mine & (partners_core | ~anchored[code])
+        n = np.bincount(code[use], minlength=size).astype(float)
+        raw = np.bincount(code[use], xclip[use], size)
+        target = np.clip(raw, n * lo + EXTREME_ADJUSTMENT, n * hi - EXTREME_ADJUSTMENT)
+        plans.append((use, target, anchored))
+    converged = True
+    # stage 1: elements with estimated partners (independent of each other); stage 2: the rest, facet by facet
+    stages = [[(f, plans[f][2] & peripheral[f]) for f in range(3)]]
+    stages += [[(f, ~plans[f][2] & peripheral[f])] for f in (0, 2, 1)]
+    for stage in stages:
+        stage = [(f, who) for f, who in stage if who.any()]
+        if not stage:
+            continue
+        rows = [(f, who, plans[f][0] & who[idx[f]]) for f, who in stage]
+        for _ in range(max_sweeps):
+            largest = 0.0
+            moves = []
+            for f, who, use in rows:
+                code = idx[f][use]
+                eta = params[0][idx[0][use]] - params[2][idx[2][use]] - params[1][idx[1][use]]
+                e, w = scale.expected_variance(eta)
+                step = _clipped_step(plans[f][1] - np.bincount(code, e, sizes[f]), np.bincount(code, w, sizes[f]))
+                step[~who] = 0.0
+                moves.append((f, step))
+                largest = max(largest, float(np.max(np.abs(step))))
+            for f, step in moves:
+                params[f] += signs[f] * step
+            if largest < tol:
+                break
+        else:
+            converged = False
+    return converged
+
+
+def _fit_statistics(code, size, count, resid, w, c4):
+    """Infit and outfit mean-squares and their Wilson-Hilferty ZSTD per element (Wright & Masters 1982)."""
+    n = count.astype(float)
+    sum_w = np.bincount(code, w, size)
+    outfit = _ratio(np.bincount(code, resid * resid / w, size), n)
+    infit = _ratio(np.bincount(code, resid * resid, size), sum_w)
+    q2_out = _ratio(np.bincount(code, c4 / (w * w), size), n * n) - _ratio(np.ones(size), n)
+    q2_in = _ratio(np.bincount(code, c4 - w * w, size), sum_w * sum_w)
+    return infit, _zstd(infit, q2_in), outfit, _zstd(outfit, q2_out)
+
+
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    out = np.full(a.shape, np.nan)
+    np.divide(a, b, out=out, where=b > 0)
+    return out
+
+
+def _zstd(mnsq: np.ndarray, q2: np.ndarray) -> np.ndarray:
+    """ZSTD = (MnSq^(1/3) - 1)(3/q) + q/3; 0 where the mean-square has no variance (q = 0)."""
+    out = np.where(np.isnan(mnsq) | np.isnan(q2), np.nan, 0.0)
+    ok = np.isfinite(mnsq) & np.isfinite(q2) & (q2 > 0)
+    q = np.sqrt(q2[ok])
+    out[ok] = (np.cbrt(mnsq[ok]) - 1.0) * (3.0 / q) + q / 3.0
+    return out
