@@ -102,6 +102,8 @@ class StepInput:
     ``cells`` and ``weights`` are set from the calibration step on: the rater
     cells and each cell's weight in its competency score (normalised to sum
     to 1 per employee × competency; 0 for cells that do not count).
+    ``memo`` lets components share expensive work within one run (e.g. a model
+    fit several flag rules need); key it by component and options.
     """
 
     rubric: Rubric
@@ -109,6 +111,7 @@ class StepInput:
     frame: RatingFrame
     cells: RaterCells | None = None
     weights: np.ndarray | None = None
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 class WeightingScheme(Component):

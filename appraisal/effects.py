@@ -283,7 +283,6 @@ def reml_components(
         XtZb[j] = np.bincount(design.rater, weights=X[:, j], minlength=n_raters)
     WtW[:p, p:] = XtZb
     WtW[p:, :p] = XtZb.T
-    rater_counts = np.bincount(design.rater, minlength=n_raters).astype(np.float64)
     WtW[p:, p:] = _crossprod_counts(design.rater, design.rater, n_raters, n_raters)
     Wty = np.concatenate([X.T @ y, np.bincount(design.rater, weights=y, minlength=n_raters)])
     # W'Z_θ: (p + R) × U
@@ -297,17 +296,20 @@ def reml_components(
     rank_x = np.linalg.matrix_rank(X)
     n = len(y)
 
+    def solve(var_t: float, var_b: float, var_e: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The mixed-model equations at given components: (S⁻¹, [β̂; b̂], θ̂, d)."""
+        d = ratee_counts + var_e / var_t
+        S = WtW - (WtZt / d) @ WtZt.T
+        S[p:, p:] += var_e / var_b * np.eye(n_raters)
+        S_inv = np.linalg.inv(S)
+        w = S_inv @ (Wty - WtZt @ (Zty / d))
+        return S_inv, w, (Zty - WtZt.T @ w) / d, d
+
     var_t, var_b, var_e = start.ratee, start.rater, start.residual
     converged = False
     iterations = 0
     for iterations in range(1, max_iter + 1):
-        lam_t, lam_b = var_e / var_t, var_e / var_b
-        d = ratee_counts + lam_t
-        S = WtW - (WtZt / d) @ WtZt.T
-        S[p:, p:] += lam_b * np.eye(n_raters)
-        S_inv = np.linalg.inv(S)
-        w = S_inv @ (Wty - WtZt @ (Zty / d))
-        theta = (Zty - WtZt.T @ w) / d
+        S_inv, w, theta, d = solve(var_t, var_b, var_e)
         beta, b = w[:p], w[p:]
         # tr C_θθ = Σ 1/d + tr(S⁻¹ W'Z D⁻² Z'W);  tr C_bb = tr(S⁻¹)_bb
         scaled = WtZt / d
@@ -321,15 +323,8 @@ def reml_components(
         if change < tol:
             converged = True
             break
-    lam_t, lam_b = var_e / var_t, var_e / var_b
-    d = ratee_counts + lam_t
-    S = WtW - (WtZt / d) @ WtZt.T
-    S[p:, p:] += lam_b * np.eye(n_raters)
-    S_inv = np.linalg.inv(S)
-    w = S_inv @ (Wty - WtZt @ (Zty / d))
-    theta = (Zty - WtZt.T @ w) / d
+    S_inv, w, theta, _ = solve(var_t, var_b, var_e)
     pev = var_e * np.diag(S_inv)[p:]
-    del rater_counts
     components = VarianceComponents(var_t, var_b, var_e, "reml", iterations, converged, pev)
     return components, w[:p], theta, w[p:]
 
@@ -379,3 +374,54 @@ def connected_components(ratee: np.ndarray, rater: np.ndarray, n_ratees: int, n_
     rank_of[order] = np.arange(len(order))
     component = rank_of[ranked.reshape(-1)]
     return component[:n_ratees], component[n_ratees:], len(sizes)
+
+
+# ---------------------------------------------------------------------------
+# The additive fixed-effects model, as additive-bias and the integrity rules use it
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AdditiveFit:
+    """The additive fixed-effects model (reference §3.2) fitted as ``additive-bias`` fits it.
+
+    rating = intercept + fixed factors + ratee level θ_u + rater effect b_r + residual,
+    least squares with ridge λ on b (b̂_r = Σ residual / (n_r + λ) at the optimum),
+    rater effects centred within each connected component of the rater–ratee
+    graph.  SE(b̂_r) = sqrt(σ̂²_e / (n_r + λ)), σ̂²_e = RSS / (N − parameters).
+    """
+
+    rater: np.ndarray  # int64[K] rater codes that have ratings
+    effect: np.ndarray  # float64[K] b̂ (positive = generous)
+    se: np.ndarray  # float64[K]
+    n: np.ndarray  # int64[K] ratings per rater
+    residual: np.ndarray  # float64[N], aligned with the input ratings
+    noise: float  # σ̂²_e
+    converged: bool
+
+
+def additive_fit(
+    y: np.ndarray,
+    ratee: np.ndarray,
+    rater: np.ndarray,
+    fixed: tuple[tuple[np.ndarray, int], ...] = (),
+    *,
+    ridge: float = 1.0,
+    tol: float = 1e-8,
+) -> AdditiveFit:
+    """Fit the additive model to observed ratings ``y`` (no NaN)."""
+    raters, rater_code = np.unique(rater, return_inverse=True)
+    ratees, ratee_code = np.unique(ratee, return_inverse=True)
+    rater_code, ratee_code = rater_code.reshape(-1), ratee_code.reshape(-1)
+    design = Design(y, ratee_code, rater_code, len(ratees), len(raters), fixed)
+    if len(design) == 0:
+        empty = np.zeros(0)
+        return AdditiveFit(raters, empty, empty, np.zeros(0, dtype=np.int64), empty, float("nan"), True)
+    ratee_component, rater_component, _ = connected_components(ratee_code, rater_code, len(ratees), len(raters))
+    fit = solve_effects(design, 0.0, ridge, tol=tol, components=(ratee_component, rater_component))
+    residual = y - fit.fitted(design)
+    n_parameters = 1 + sum(levels for _, levels in fixed) + len(ratees) + len(raters)
+    noise = float(residual @ residual / max(len(design) - n_parameters, 1))
+    counts = np.bincount(rater_code, minlength=len(raters))
+    se = np.sqrt(noise / (counts + ridge))  # every listed rater has ratings, so n_r ≥ 1
+    return AdditiveFit(raters, fit.rater, se, counts.astype(np.int64), residual, noise, fit.converged)

@@ -41,6 +41,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "appraisal_plugins.classification",
     "appraisal_plugins.development",
     "appraisal_plugins.flags",
+    "appraisal_plugins.integrity",
     "appraisal_plugins.writers",
 )
 

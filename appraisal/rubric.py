@@ -208,7 +208,18 @@ class ComponentRef(ShorthandModel):
         return {"name": value} if isinstance(value, str) else value
 
 
-DEFAULT_FLAG_RULES = ("anonymity", "coverage", "supervisor-missing", "evidence")
+DEFAULT_FLAG_RULES = (
+    "anonymity",
+    "coverage",
+    "supervisor-missing",
+    "evidence",
+    "straight-lining",
+    "central-tendency",
+    "leniency",
+    "misfit",
+    "mutual-high-scoring",
+    "unit-favouritism",
+)
 
 
 class Scoring(StrictModel):

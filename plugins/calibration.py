@@ -28,7 +28,7 @@ from pydantic import Field
 
 from appraisal import hookimpl
 from appraisal.components import Calibration, Calibrator, ComponentOptions
-from appraisal.effects import Design, connected_components, moment_components, reml_components, solve_effects
+from appraisal.effects import Design, additive_fit, connected_components, moment_components, reml_components, solve_effects
 from appraisal.scoring import cell_means, safe_divide
 from appraisal.uncertainty import competency_se, rater_spread
 
@@ -186,33 +186,34 @@ class AdditiveBias(Calibrator):
     Options = AdditiveOptions
 
     def calibrate(self, scores, data, options):
-        fitted = _Fitted(scores, data, with_groups=False)
-        design = fitted.design
-        fit = solve_effects(
-            design, 0.0, options.ridge, tol=options.tolerance, components=(fitted.ratee_component, fitted.rater_component)
+        use = ~np.isnan(scores)
+        frame = data.frame
+        n_competencies = len(data.rubric.layout.competency_ids)
+        fit = additive_fit(
+            scores[use], frame.ratee[use], frame.rater[use], ((frame.competency[use], n_competencies),),
+            ridge=options.ridge, tol=options.tolerance,
         )
-        residual = design.y - fit.fitted(design)
-        n_parameters = 1 + len(fit.fixed[0]) + design.n_ratees + design.n_raters
-        noise = float(residual @ residual / max(len(design) - n_parameters, 1))
-        counts = np.bincount(design.rater, minlength=design.n_raters)
+        leniency = np.full(len(frame.raters), np.nan)
+        se = np.full(len(frame.raters), np.nan)
+        leniency[fit.rater], se[fit.rater] = fit.effect, fit.se
         adjusted = scores.copy()
-        adjusted[fitted.use] = design.y - fit.rater[design.rater]
+        adjusted[use] = scores[use] - leniency[frame.rater[use]]
+        fitted = _Fitted(scores, data, with_groups=False)
         component_summary, notes = fitted.components_summary(data)
-        n_raters = len(data.frame.raters)
         return Calibration(
             scores=adjusted,
             summary={
                 "model": "rating = competency + ratee level + rater leniency + noise (fixed effects)",
                 "ridge": options.ridge,
-                "residual_variance": round(noise, 6),
-                "ratings": len(design),
-                "employees": design.n_ratees,
-                "raters": design.n_raters,
-                "solver": {"iterations": fit.iterations, "converged": fit.converged},
+                "residual_variance": round(fit.noise, 6),
+                "ratings": int(use.sum()),
+                "employees": int(len(np.unique(frame.ratee[use]))),
+                "raters": len(fit.rater),
+                "solver": {"converged": fit.converged},
                 "components": component_summary,
             },
-            rater_effects=fitted.per_rater(fit.rater, n_raters),
-            rater_se=fitted.per_rater(np.sqrt(noise / (counts + options.ridge)), n_raters),
+            rater_effects=leniency,
+            rater_se=se,
             notes=notes,
         )
 

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from appraisal import hookimpl
 from appraisal.components import OutputFormat
+from appraisal.rubric import DEFAULT_FLAG_RULES
 from appraisal.testing import make_host
 from appraisal_cli.cli import AppContext, cli
 
@@ -108,9 +109,9 @@ def test_manifest_accounts_for_everything(demo_run, demo):
     assert (ratings["read"], ratings["accepted"], ratings["rejected"], ratings["balanced"]) == (n_rows, n_rows, 0, True)
     assert manifest["engine"]["name"] == "appraisal"
     assert any(p["name"] == "appraisal_plugins.weighting" and p["source"] == "built-in" for p in manifest["plugins"])
-    assert [s["step"] for s in manifest["parameters"]["steps"]] == [
-        "weighting", "aggregation", "classification", "development", "flags", "flags", "flags", "flags"
-    ]
+    steps = manifest["parameters"]["steps"]
+    assert [s["step"] for s in steps] == ["weighting", "aggregation", "classification", "development"] + ["flags"] * 10
+    assert [s["component"] for s in steps if s["step"] == "flags"] == list(DEFAULT_FLAG_RULES)
 
 
 def test_explain_reproduces_the_overall(demo_run):
