@@ -212,7 +212,7 @@ def rubric_show(app: AppContext, name_or_path: str, json_: bool, lang: str) -> N
     click.echo(
         f"scoring: weighting {scoring.weighting.name}; calibration "
         f"{', '.join(r.name for r in scoring.calibration) or 'none'}; classification "
-        f"{scoring.classification.name if scoring.classification else 'none'}; development "
+        f"{', '.join(r.name for r in scoring.classification) or 'none'}; development "
         f"{scoring.development.name if scoring.development else 'none'}"
     )
 

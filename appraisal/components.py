@@ -102,6 +102,8 @@ class StepInput:
     ``cells`` and ``weights`` are set from the calibration step on: the rater
     cells and each cell's weight in its competency score (normalised to sum
     to 1 per employee × competency; 0 for cells that do not count).
+    ``classifications`` holds the results of the classifiers that ran before
+    (by name), from the classification step on.
     ``memo`` lets components share expensive work within one run (e.g. a model
     fit several flag rules need); key it by component and options.
     """
@@ -111,6 +113,7 @@ class StepInput:
     frame: RatingFrame
     cells: RaterCells | None = None
     weights: np.ndarray | None = None
+    classifications: Mapping[str, Classification] = field(default_factory=dict)
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -198,11 +201,14 @@ class Classification:
     :param labels: category code -> ``{"id": ..., "en": ...}``.
     :param reasons: per employee, a plain-words reason ``{"id": ..., "en": ...}``
         (may be empty dicts for unclassified employees).
+    :param details: optional per employee, JSON-serialisable facts behind the
+        category (e.g. a percentage and a second category scheme).
     """
 
     categories: np.ndarray
     labels: Mapping[str, Mapping[str, str]]
     reasons: list[Mapping[str, str]]
+    details: list[Mapping[str, Any]] | None = None
 
 
 class Classifier(Component):
@@ -319,7 +325,8 @@ class RunView(ABC):
         Keys: ``employee_id``, ``name``, ``unit``, ``overall_raw`` and
         ``overall`` (shown, rounded), ``category`` (codes, ``""`` = none) —
         each a sequence in employee order — and ``competencies``, a
-        ``float64[E, C]`` array of shown competency scores in ``meta["competencies"]`` order.
+        ``float64[E, C]`` array of shown competency scores in ``meta["competencies"]`` order,
+        and ``classifications``: the codes of every other classifier, by name.
         """
 
 

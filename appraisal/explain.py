@@ -234,10 +234,14 @@ def explain(record: dict[str, Any], meta: dict[str, Any], lang: Lang) -> str:
             if not uncertainty["sufficient"]:
                 lines.append("   " + _w("insufficient", lang))
 
-    category = record["category"]
     if "classification" in trace:
+        primary = trace["classification"]["primary"]
+        category = record["category"]
         text = _w("category", lang, reason=choose(category["reason"], lang)) if category else _w("no_category", lang)
         lines.append(f"6. {text}")
+        for name, other in record["classifications"].items():
+            if name != primary and other:
+                lines.append(f"   {name}: {choose(other['reason'], lang)}")
     if record["development_plan"]:
         lines.append(f"7. {_w('plan', lang)}")
         for entry in record["development_plan"]:

@@ -102,7 +102,8 @@ class Outcome:
     scores: ScoreSummary
     group_share: np.ndarray  # float64[E, C, G]: each group's share of the competency score
     calibrated_group_mean: np.ndarray  # float64[E, C, G]: group means of calibrated ratings
-    classification: Classification | None
+    classifications: dict[str, Classification]  # by classifier name, in the order they ran
+    primary: str | None  # the classifier whose result is "the category"
     plans: list[list[PlanEntry]]
     flags: list[Flag]
     steps: list[StepRecord]
@@ -110,6 +111,11 @@ class Outcome:
     calibration_notes: dict[int, list[dict[str, str]]]  # employee code -> notes from calibration steps
     fragile: dict[int, list[int]]  # employee code -> raters whose removal alone changes the category
     reliability: dict[str, Any]  # per rater group and cluster: ICC, G/D-study, Krippendorff, r_wg, Cronbach
+
+    @property
+    def classification(self) -> Classification | None:
+        """The primary classification (the employee's category)."""
+        return self.classifications.get(self.primary) if self.primary else None
 
 
 @dataclass(frozen=True)
@@ -156,8 +162,7 @@ def plan_components(host: PluginHost, rubric: Rubric, overrides: Overrides = Ove
     return {
         "weighting": _resolve(host, "weighting scheme", "weighting", weighting, rubric),
         "calibration": [_resolve(host, "calibration step", "calibration", ref, rubric) for ref in calibration],
-        "classification": scoring.classification
-        and _resolve(host, "classifier", "classification", scoring.classification, rubric),
+        "classification": [_resolve(host, "classifier", "classification", ref, rubric) for ref in scoring.classification],
         "development": scoring.development
         and _resolve(host, "development recommender", "development", scoring.development, rubric),
         "flags": [_resolve(host, "flag rule", "flags", ref, rubric) for ref in scoring.flags],
@@ -251,12 +256,11 @@ def run_pipeline(
     reliability_report_ = reliability_report(frame, cells, weights > 0, layout, rubric.scale.min, rubric.scale.max)
 
     progress("classification")
-    classification = None
+    classifications: dict[str, Classification] = {}
+    primary = scoring.category or (scoring.classification[0].name if scoring.classification else None)
     fragile: dict[int, list[int]] = {}
     if plan["classification"]:
-        classifier: _Resolved = plan["classification"]
-        classification = _classify(classifier, summary, data, n_employees)
-        counts = {code: int((classification.categories == code).sum()) for code in classification.labels}
+        classifications = _classify_all(plan["classification"], summary, data, n_employees)
         robustness: dict[str, Any] = {}
         if scoring.leave_one_out:
 
@@ -265,11 +269,16 @@ def run_pipeline(
                 n_pseudo = len(subset_data.employees)
                 pseudo = _aggregate(rubric, subset, calibrated_cells[origin], subset_weights, n_pseudo, spread)
                 pseudo_summary = _with_evidence(pseudo.summary, subset, subset_weights, rubric, reliability_info.true_variance)
-                return _classify(classifier, pseudo_summary, subset_data, len(subset_data.employees)).categories
+                return _classify_all(plan["classification"], pseudo_summary, subset_data, n_pseudo)[primary].categories
 
-            fragile = leave_one_rater_out(cells, weights, data, classification.categories, rescore)
+            fragile = leave_one_rater_out(cells, weights, data, classifications[primary].categories, rescore)
             robustness = {"leave_one_rater_out": {"employees_checked": int((~np.isnan(summary.overall)).sum()), "fragile": len(fragile)}}
-        steps.append(classifier.record({"categories": counts, **robustness}))
+        for classifier in plan["classification"]:
+            result = classifications[classifier.component.name]
+            counts = {code: int((result.categories == code).sum()) for code in result.labels}
+            extra = robustness if classifier.component.name == primary else {}
+            steps.append(classifier.record({"categories": counts, "primary": classifier.component.name == primary, **extra}))
+    data = replace(data, classifications=classifications)
 
     progress("development")
     plans: list[list[PlanEntry]] = [[] for _ in range(n_employees)]
@@ -281,7 +290,7 @@ def run_pipeline(
         steps.append(recommender.record({"employees_with_plan": sum(1 for p in plans if p)}))
 
     progress("flags")
-    flags: list[Flag] = fragile_flags(fragile, data, classification) if fragile else []
+    flags: list[Flag] = fragile_flags(fragile, data, classifications.get(primary)) if fragile else []
     for rule in plan["flags"]:
         raised = _call(rule, lambda r=rule: r.component.flags(summary, data, r.options))
         if not all(isinstance(flag, Flag) for flag in raised):
@@ -297,7 +306,8 @@ def run_pipeline(
         scores=summary,
         group_share=aggregate.raw.group_share,
         calibrated_group_mean=calibrated_stats.mean,
-        classification=classification,
+        classifications=classifications,
+        primary=primary,
         plans=plans,
         flags=flags,
         steps=steps,
@@ -381,11 +391,28 @@ def _weigh(weighting: _Resolved, cells: RaterCells, data: StepInput) -> np.ndarr
     return np.where(counting(cells, data.rubric.layout), scheme_weights, 0.0)
 
 
+def _classify_all(
+    classifiers: list[_Resolved], summary: ScoreSummary, data: StepInput, n_employees: int
+) -> dict[str, Classification]:
+    """Run the classifiers in order; each sees the results of the ones before it."""
+    results: dict[str, Classification] = {}
+    for classifier in classifiers:
+        results[classifier.component.name] = _classify(
+            classifier, summary, replace(data, classifications=dict(results)), n_employees
+        )
+    return results
+
+
 def _classify(classifier: _Resolved, summary: ScoreSummary, data: StepInput, n_employees: int) -> Classification:
     classification = _call(classifier, lambda: classifier.component.classify(summary, data, classifier.options))
     categories = np.asarray(classification.categories, dtype=object)
-    if categories.shape != (n_employees,) or len(classification.reasons) != n_employees:
-        raise classifier.broken(f"did not return one category and one reason per employee ({n_employees})")
+    details = classification.details
+    if (
+        categories.shape != (n_employees,)
+        or len(classification.reasons) != n_employees
+        or (details is not None and len(details) != n_employees)
+    ):
+        raise classifier.broken(f"did not return one category, reason (and details) per employee ({n_employees})")
     unknown = set(categories.tolist()) - set(classification.labels) - {""}
     if unknown:
         raise classifier.broken(f"returned categories without labels: {', '.join(sorted(unknown))}")

@@ -207,8 +207,7 @@ class PluginHost:
         refs: list[tuple[str, Loc, ComponentRef]] = [("weighting scheme", ("scoring", "weighting"), scoring.weighting)]
         refs += [("calibration step", ("scoring", "calibration", i), ref) for i, ref in enumerate(scoring.calibration)]
         refs += [("flag rule", ("scoring", "flags", i), ref) for i, ref in enumerate(scoring.flags)]
-        if scoring.classification is not None:
-            refs.append(("classifier", ("scoring", "classification"), scoring.classification))
+        refs += [("classifier", ("scoring", "classification", i), ref) for i, ref in enumerate(scoring.classification)]
         if scoring.development is not None:
             refs.append(("development recommender", ("scoring", "development"), scoring.development))
         for kind, loc, ref in refs:

@@ -189,6 +189,9 @@ class ComputedRun(RunView):
             "overall": scores.shown_overall,
             "category": classification.categories if classification else np.full(n, "", dtype=object),
             "competencies": scores.shown_competency,
+            "classifications": {
+                name: c.categories for name, c in outcome.classifications.items() if name != outcome.primary
+            },
         }
 
     def record(self, e: int) -> dict[str, Any]:
@@ -239,11 +242,8 @@ class ComputedRun(RunView):
                 }
             )
 
-        classification = outcome.classification
-        category = None
-        if classification is not None and classification.categories[e]:
-            code = str(classification.categories[e])
-            category = {"code": code, "label": dict(classification.labels[code]), "reason": dict(classification.reasons[e])}
+        classifications = {name: _category(result, e) for name, result in outcome.classifications.items()}
+        category = classifications.get(outcome.primary) if outcome.primary else None
 
         scored = [value is not None for value in comp["score"]]
         if not any(scored):
@@ -274,6 +274,7 @@ class ComputedRun(RunView):
             "overall_interval": None if se is None else [low, high],
             "reliability": reliability,
             "category": category,
+            "classifications": classifications,
             "counts": {"ratings": ratings, "not_observed": not_observed, "raters": raters},
             "clusters": [{"id": cluster_id, "score": clusters[k]} for k, cluster_id in enumerate(layout.cluster_ids)],
             "competencies": competencies,
@@ -387,17 +388,28 @@ class ComputedRun(RunView):
                 },
             }
         )
-        if "classification" in steps:
-            category = record["category"]
+        if record["classifications"]:
             trace.append(
                 {
                     "step": "classification",
-                    "component": steps["classification"].component,
-                    "output": category["code"] if category else None,
-                    "reason": category["reason"] if category else None,
+                    "primary": outcome.primary,
+                    "output": {
+                        name: {"code": c["code"], "reason": c["reason"]} if c else None
+                        for name, c in record["classifications"].items()
+                    },
                 }
             )
         return trace
+
+
+def _category(classification, e: int) -> dict[str, Any] | None:
+    code = str(classification.categories[e])
+    if not code:
+        return None
+    category = {"code": code, "label": dict(classification.labels[code]), "reason": dict(classification.reasons[e])}
+    if classification.details is not None:
+        category["details"] = dict(classification.details[e])
+    return category
 
 
 def build_meta(outcome: Outcome) -> dict[str, Any]:
@@ -441,6 +453,10 @@ def build_meta(outcome: Outcome) -> dict[str, Any]:
             for c, competency in enumerate(layout.competencies)
         ],
         "categories": {code: dict(label) for code, label in classification.labels.items()} if classification else {},
+        "classifications": [
+            {"name": name, "primary": name == outcome.primary, "labels": {code: dict(label) for code, label in c.labels.items()}}
+            for name, c in outcome.classifications.items()
+        ],
         "steps": [record.as_dict() for record in outcome.steps],
         "reliability": outcome.reliability,
         "employees": len(outcome.inputs.employees),
@@ -484,6 +500,11 @@ class StoredRun(RunView):
             ],
             "overall": [np.nan if r["overall_shown"] is None else r["overall_shown"] for r in records],
             "category": category,
+            "classifications": {
+                entry["name"]: [((r.get("classifications") or {}).get(entry["name"]) or {}).get("code", "") for r in records]
+                for entry in self._meta.get("classifications", [])
+                if not entry["primary"]
+            },
             "competencies": np.array(
                 [[np.nan if c["score_shown"] is None else c["score_shown"] for c in r["competencies"]] for r in records],
                 dtype=np.float64,

@@ -90,6 +90,13 @@ def _no_required_fields(schema: dict[str, Any]) -> None:
     schema.pop("required", None)
 
 
+def _one_or_many(schema: dict[str, Any]) -> None:
+    """JSON Schema for a list field that YAML may also give as a single item."""
+    items = schema.pop("items")
+    array = {"type": schema.pop("type"), "items": items}
+    schema["anyOf"] = [items, array]
+
+
 class RaterGroup(StrictModel):
     """A source of ratings (supervisor, peers, ...).  Unset fields take the defaults of the group id."""
 
@@ -225,6 +232,13 @@ DEFAULT_FLAG_RULES = (
 class Scoring(StrictModel):
     """Which plugin components run, in which order, with which options."""
 
+    @field_validator("classification", mode="before")
+    @classmethod
+    def _single_classifier(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        return [value] if isinstance(value, (str, dict)) else value
+
     weighting: ComponentRef = Field(
         default_factory=lambda: ComponentRef(name="group-weights"),
         description="How rater groups combine into a competency score",
@@ -232,8 +246,13 @@ class Scoring(StrictModel):
     calibration: list[ComponentRef] = Field(
         default_factory=list, description="Calibration steps, applied top to bottom"
     )
-    classification: ComponentRef | None = Field(
-        None, description="Classifier for the overall score (e.g. bands); none: no category"
+    classification: list[ComponentRef] = Field(
+        default_factory=list,
+        description="Classifier (e.g. bands), or a list of classifiers run in order, each seeing the earlier ones' results",
+        json_schema_extra=_one_or_many,
+    )
+    category: str | None = Field(
+        None, description="Which classifier's result is 'the category' (default: the first)"
     )
     development: ComponentRef | None = Field(
         default_factory=lambda: ComponentRef(name="gaps"), description="Development-plan recommender"
@@ -412,7 +431,7 @@ def load_rubric(name_or_path: str | Path, check_components: ComponentOptionsChec
     findings = list(semantic_problems(rubric))
     if check_components is not None:
         findings += list(check_components(rubric))
-    problems += [Problem(source, doc.line_for(loc), _dotted(loc), message) for loc, message in findings]
+    problems += [Problem(source, doc.line_for(loc), _dotted(doc.as_written(loc)), message) for loc, message in findings]
     if problems:
         raise RubricError(sorted(problems, key=lambda p: p.line or 0))
     return LoadedRubric(rubric, source, hashlib.sha256(text.encode("utf-8")).hexdigest())
@@ -479,7 +498,7 @@ def pydantic_message(error: dict[str, Any], written: str | None = None, model: t
 def _problem_from_pydantic(doc: YamlDocument, error: dict[str, Any]) -> Problem:
     loc = tuple(part for part in error["loc"] if part != "[key]")
     message = pydantic_message(error, doc.scalars.get(loc), Rubric)
-    return Problem(doc.path, doc.line_for(loc), _dotted(loc), message)
+    return Problem(doc.path, doc.line_for(loc), _dotted(doc.as_written(loc)), message)
 
 
 def _allowed_keys(model: Any, loc: Loc) -> set[str]:
@@ -581,6 +600,15 @@ def semantic_problems(rubric: Rubric) -> Iterable[tuple[Loc, Message]]:
                 if item.id.lower() in item_ids:
                     yield (*loc, "items", i, "id"), invalid(f"item id {item.id!r} is used twice in this competency")
                 item_ids.add(item.id.lower())
+
+    classifiers = [ref.name for ref in rubric.scoring.classification]
+    for index, name in enumerate(classifiers):
+        if name in classifiers[:index]:
+            yield ("scoring", "classification", index, "name"), invalid(f"classifier {name!r} is listed twice")
+    if rubric.scoring.category is not None and rubric.scoring.category not in classifiers:
+        yield ("scoring", "category"), invalid(
+            f"{rubric.scoring.category!r} is not one of the classifiers listed: {', '.join(classifiers) or 'none'}"
+        )
 
     competency_ids = {c.id for cluster in rubric.clusters for c in cluster.competencies}
     claimed: dict[str, str] = {}

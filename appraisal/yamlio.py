@@ -58,6 +58,16 @@ class YamlDocument:
         return best
 
 
+    def as_written(self, loc: Loc) -> Loc:
+        """``loc`` without list indices the author did not write (a single item given instead of a list)."""
+        written: Loc = ()
+        for part in loc:
+            if isinstance(part, int) and written in self.lines and (*written, 0) not in self.lines:
+                continue  # the author wrote one item, not a list
+            written = (*written, part)
+        return written
+
+
 def load_yaml(path: Path | str, text: str | None = None) -> YamlDocument:
     """Read ``path`` and return its data with line positions and duplicate-key problems.
 

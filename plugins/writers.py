@@ -50,6 +50,10 @@ class CsvResults(OutputFormat):
         scores = np.asarray(table["competencies"], dtype=np.float64)
         for c, competency in enumerate(meta["competencies"]):
             columns[competency["id"]] = _fixed(scores[:, c], decimals)
+        other_labels = {entry["name"]: entry["labels"] for entry in meta.get("classifications", [])}
+        for name, codes in table["classifications"].items():
+            names = {code: choose(label, lang) for code, label in other_labels.get(name, {}).items()}
+            columns[name] = [names.get(code, "") for code in codes]
         results = out_dir / "results.csv"
         write_csv(pa.table({name: pa.array(values, type=pa.string()) for name, values in columns.items()}), results)
 
