@@ -39,6 +39,7 @@ class YamlDocument:
     data: Any
     lines: dict[Loc, int] = field(default_factory=dict)
     scalars: dict[Loc, str] = field(default_factory=dict)  # scalar values as written, e.g. "1.10", "no"
+    sequences: set[Loc] = field(default_factory=set)  # where the author wrote a list
     problems: list[Problem] = field(default_factory=list)
 
     def line_for(self, loc: Loc) -> int:
@@ -62,8 +63,8 @@ class YamlDocument:
         """``loc`` without list indices the author did not write (a single item given instead of a list)."""
         written: Loc = ()
         for part in loc:
-            if isinstance(part, int) and written in self.lines and (*written, 0) not in self.lines:
-                continue  # the author wrote one item, not a list
+            if isinstance(part, int) and written in self.lines and written not in self.sequences and (*written, part) not in self.lines:
+                continue  # the author wrote one item where a list is allowed
             written = (*written, part)
         return written
 
@@ -118,6 +119,7 @@ def _index(node: yaml.Node, loc: Loc, doc: YamlDocument) -> None:
             doc.lines[(*loc, key)] = line
             _index(value_node, (*loc, key), doc)
     elif isinstance(node, yaml.SequenceNode):
+        doc.sequences.add(loc)
         for index, item in enumerate(node.value):
             _index(item, (*loc, index), doc)
     else:
