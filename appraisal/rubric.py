@@ -186,7 +186,10 @@ class Cluster(StrictModel):
     id: Identifier
     name: Text
     weight: float | None = Field(
-        None, gt=0, description="Weight in the overall score; default: the sum of its competencies' weights"
+        None,
+        ge=0,
+        description="Weight in the overall score; default: the sum of its competencies' weights; "
+        "0: reported (and used by classifiers) but not part of the overall score",
     )
     competencies: list[Competency] = Field(min_length=1)
 
@@ -379,11 +382,12 @@ ComponentOptionsCheck = Callable[[Rubric], Iterable[tuple[Loc, Message]]]
 
 @dataclass(frozen=True)
 class LoadedRubric:
-    """A valid rubric and where it came from."""
+    """A valid rubric, where it came from, and the rubrics it includes."""
 
     rubric: Rubric
     source: str
     sha256: str
+    includes: tuple[tuple[str, str], ...] = ()  # (source, sha256) of every included rubric, recursively
 
 
 def builtin_rubric_names() -> list[str]:
@@ -416,6 +420,10 @@ def load_rubric(name_or_path: str | Path, check_components: ComponentOptionsChec
         installed plugins (see :meth:`appraisal.plugins.PluginHost.check_rubric_components`).
     :raises RubricError: with every problem found.
     """
+    return _load(name_or_path, check_components, ())
+
+
+def _load(name_or_path: str | Path, check_components: ComponentOptionsCheck | None, including: tuple[str, ...]) -> LoadedRubric:
     source, text = read_rubric_source(name_or_path)
     doc = load_yaml(source, text)
     if doc.problems and doc.data is None:
@@ -423,6 +431,11 @@ def load_rubric(name_or_path: str | Path, check_components: ComponentOptionsChec
     problems = list(doc.problems)
     if not isinstance(doc.data, dict):
         raise RubricError([*problems, Problem(source, 1, "", Message("yaml_not_mapping"))])
+    includes: list[tuple[str, str]] = []
+    for key in INCLUDABLE:
+        problems += _expand_includes(doc, key, (*including, source), includes)
+    if problems:
+        raise RubricError(sorted(problems, key=lambda p: p.line or 0))
     try:
         rubric = Rubric.model_validate(doc.data)
     except ValidationError as exc:
@@ -432,9 +445,89 @@ def load_rubric(name_or_path: str | Path, check_components: ComponentOptionsChec
     if check_components is not None:
         findings += list(check_components(rubric))
     problems += [Problem(source, doc.line_for(loc), _dotted(doc.as_written(loc)), message) for loc, message in findings]
+    for loaded_source, scale in doc.included_scales:
+        if (scale.min, scale.max) != (rubric.scale.min, rubric.scale.max):
+            problems.append(
+                Problem(
+                    source,
+                    None,
+                    "scale",
+                    Message(
+                        "field_invalid",
+                        {"detail": f"the included rubric {loaded_source} uses the scale {scale.min}–{scale.max}, "
+                         f"this one {rubric.scale.min}–{rubric.scale.max}"},
+                    ),
+                )
+            )
     if problems:
         raise RubricError(sorted(problems, key=lambda p: p.line or 0))
-    return LoadedRubric(rubric, source, hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return LoadedRubric(rubric, source, hashlib.sha256(text.encode("utf-8")).hexdigest(), tuple(includes))
+
+
+INCLUDABLE = {"clusters": ("only", "weight"), "positions": ("only",)}
+"""Lists whose entries may be ``{include: rubric, ...}``, and the keys such an entry may carry."""
+
+
+def _expand_includes(doc: YamlDocument, key: str, chain: tuple[str, ...], includes: list[tuple[str, str]]) -> list[Problem]:
+    """Replace ``{include: other-rubric}`` entries of ``doc.data[key]`` with that rubric's entries.
+
+    ``include`` names a built-in rubric or a file (relative to this one);
+    ``only`` picks entries by id; ``weight`` (clusters) overrides each
+    included cluster's weight.  The included rubric is validated on its own
+    first, so its problems point into its own file.
+    """
+    items = doc.data.get(key)
+    if not isinstance(items, list):
+        return []
+    problems: list[Problem] = []
+    expanded: list[Any] = []
+    for index, item in enumerate(items):
+        if not (isinstance(item, dict) and "include" in item):
+            doc.moved[(key, len(expanded))] = ((key, index), "")
+            expanded.append(item)
+            continue
+        loc = (key, index)
+        extra = set(item) - {"include", *INCLUDABLE[key]}
+        for name in sorted(extra, key=str):
+            message = Message("field_unknown", {"name": str(name), "allowed": join_values(["include", *INCLUDABLE[key]])})
+            problems.append(Problem(doc.path, doc.line_for((*loc, name)), _dotted((*loc, name)), message))
+        reference = str(item["include"])
+        here = Path(doc.path).parent
+        target: str | Path = here / reference if reference.endswith((".yaml", ".yml")) and Path(doc.path).is_file() else reference
+        try:
+            if str(target) in chain or f"rubrics/{target}.yaml" in chain:
+                raise RubricError([Problem(doc.path, doc.line_for(loc), _dotted(loc), Message("field_invalid", {"detail": f"{reference} includes itself"}))])
+            loaded = _load(target, None, chain)
+        except RubricError as exc:
+            problems.append(
+                Problem(doc.path, doc.line_for((*loc, "include")), _dotted((*loc, "include")),
+                        Message("field_invalid", {"detail": f"the included rubric {reference!r} is not valid (see below)"}))
+            )
+            problems += exc.problems
+            continue
+        includes += [(loaded.source, loaded.sha256), *loaded.includes]
+        doc.included_scales.append((loaded.source, loaded.rubric.scale))
+        entries = list(getattr(loaded.rubric, key))
+        only = item.get("only")
+        if only is not None:
+            wanted = [str(o) for o in (only if isinstance(only, list) else [only])]
+            missing = [o for o in wanted if o not in {entry.id for entry in entries}]
+            if missing:
+                problems.append(
+                    Problem(doc.path, doc.line_for((*loc, "only")), _dotted((*loc, "only")),
+                            Message("field_invalid", {"detail": f"{', '.join(missing)} not in {reference}; it has "
+                                                      f"{', '.join(entry.id for entry in entries)}"}))
+                )
+            entries = [entry for entry in entries if entry.id in wanted]
+        for entry in entries:
+            data = entry.model_dump(mode="python", exclude_none=True)
+            if key == "clusters" and "weight" in item:
+                data["weight"] = item["weight"]
+            doc.moved[(key, len(expanded))] = (loc, f"{reference}#{entry.id}")
+            expanded.append(data)
+    doc.data[key] = expanded
+    return problems
+
 
 
 def _dotted(loc: Loc) -> str:
@@ -581,8 +674,10 @@ def semantic_problems(rubric: Rubric) -> Iterable[tuple[Loc, Message]]:
             "self-ratings must not count in the combined score of others (set counts_in_overall: false)"
         )
 
+    if not any(cluster.weight is None or cluster.weight > 0 for cluster in rubric.clusters):
+        yield ("clusters",), invalid("every cluster has weight 0: nothing would make up the overall score")
     seen_clusters: dict[str, int] = {}
-    seen_competencies: dict[str, Loc] = {}
+    seen_competencies: dict[str, str] = {}
     for k, cluster in enumerate(rubric.clusters):
         if cluster.id in seen_clusters:
             yield ("clusters", k, "id"), invalid(f"cluster id {cluster.id!r} is already used by clusters.{seen_clusters[cluster.id]}")
@@ -592,9 +687,9 @@ def semantic_problems(rubric: Rubric) -> Iterable[tuple[Loc, Message]]:
             key = competency.id.lower()
             if key in seen_competencies:
                 yield (*loc, "id"), invalid(
-                    f"competency id {competency.id!r} is already used at {_dotted(seen_competencies[key])}"
+                    f"competency id {competency.id!r} is already used in cluster {seen_competencies[key]!r}"
                 )
-            seen_competencies.setdefault(key, loc)
+            seen_competencies.setdefault(key, cluster.id)
             item_ids: set[str] = set()
             for i, item in enumerate(competency.items):
                 if item.id.lower() in item_ids:

@@ -41,6 +41,16 @@ class YamlDocument:
     scalars: dict[Loc, str] = field(default_factory=dict)  # scalar values as written, e.g. "1.10", "no"
     sequences: set[Loc] = field(default_factory=set)  # where the author wrote a list
     problems: list[Problem] = field(default_factory=list)
+    # After an include was expanded: new (key, index) -> (the (key, index) written, "rubric#entry" or "").
+    moved: dict[Loc, tuple[Loc, str]] = field(default_factory=dict)
+    included_scales: list[tuple[str, Any]] = field(default_factory=list)
+
+    def _unmoved(self, loc: Loc) -> tuple[Loc, str]:
+        """``loc`` in terms of the file as written, and the included entry it falls in (if any)."""
+        if len(loc) >= 2 and loc[:2] in self.moved:
+            written, origin = self.moved[loc[:2]]
+            return (written if origin else (*written, *loc[2:])), origin
+        return loc, ""
 
     def line_for(self, loc: Loc) -> int:
         """Line of the deepest part of ``loc`` that exists in the file.
@@ -49,6 +59,7 @@ class YamlDocument:
         normaliser, or a missing key) are skipped so the line still points at
         the nearest thing the author wrote.
         """
+        loc, _ = self._unmoved(loc)
         best = self.lines.get((), 1)
         found: Loc = ()
         for part in loc:
@@ -60,7 +71,14 @@ class YamlDocument:
 
 
     def as_written(self, loc: Loc) -> Loc:
-        """``loc`` without list indices the author did not write (a single item given instead of a list)."""
+        """``loc`` without list indices the author did not write (a single item given instead of a list).
+
+        Inside an included entry, the path keeps the included part and names its origin.
+        """
+        unmoved, origin = self._unmoved(loc)
+        if origin:
+            return (*unmoved, f"[{origin}]", *loc[2:])
+        loc = unmoved
         written: Loc = ()
         for part in loc:
             if isinstance(part, int) and written in self.lines and written not in self.sequences and (*written, part) not in self.lines:

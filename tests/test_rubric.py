@@ -95,7 +95,7 @@ CASES = {
     ),
     "duplicate competency id (case-insensitive)": (
         BASE.replace("- id: b\n", "- id: A\n"),
-        ["10: clusters.0.competencies.1.id: competency id 'A' is already used at clusters.0.competencies.0"],
+        ["10: clusters.0.competencies.1.id: competency id 'A' is already used in cluster 'k'"],
     ),
     "position profiles": (
         BASE
@@ -192,3 +192,87 @@ def test_asn_kompetensi_has_all_five_levels(host):
     for competency in competencies:
         assert sorted(competency.levels) == [1, 2, 3, 4, 5], competency.id
         assert all(level.indicators for level in competency.levels.values()), competency.id
+
+
+def test_include_clusters_and_positions_from_other_rubrics(tmp_path, host):
+    path = tmp_path / "combined.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            id: combined
+            name: Combined
+            version: "1"
+            clusters:
+              - include: asn-perilaku
+              - include: asn-kompetensi
+                weight: 0
+            positions:
+              - include: asn-kompetensi
+            """
+        ),
+        encoding="utf-8",
+    )
+    loaded = load_checked_rubric(host, path)
+    rubric = loaded.rubric
+    assert [c.id for c in rubric.clusters] == ["berakhlak", "manajerial", "sosial-kultural"]
+    assert rubric.layout.cluster_weight.tolist()[1:] == [0, 0]
+    assert len(rubric.layout.competency_ids) == 7 + 8 + 1
+    assert [p.id for p in rubric.positions] == [p.id for p in load_rubric("asn-kompetensi").rubric.positions]
+    assert [source for source, _ in loaded.includes] == ["rubrics/asn-perilaku.yaml", "rubrics/asn-kompetensi.yaml", "rubrics/asn-kompetensi.yaml"]
+
+
+def test_include_problems_point_to_the_include_line(tmp_path):
+    other = tmp_path / "other.yaml"
+    other.write_text(BASE.replace("id: t\n", "id: other\n"), encoding="utf-8")
+    text = (
+        'id: t\nname: T\nversion: "1"\nclusters:\n'
+        "  - include: other.yaml\n"  # line 5: brings cluster k (competencies a, b)
+        "    only: [k, zz]\n"  # line 6
+        "    colour: red\n"  # line 7
+        "  - id: k2\n    name: K2\n    competencies:\n      - {id: a, name: A again}\n"  # line 11: a is already used
+        "  - include: nope\n"  # line 12
+    )
+    found = problems(tmp_path, text)
+    assert "6: clusters.0.only: zz not in other.yaml; it has k" in found
+    assert "7: clusters.0.colour: unknown key 'colour' (check the spelling); allowed: include, only, weight" in found
+    assert "12: clusters.2.include: the included rubric 'nope' is not valid (see below)" in found
+    # the included rubric's own problems name their own file
+    assert any(p.startswith("nope: rubric 'nope' is neither a file nor a built-in rubric") for p in found)
+
+
+def test_include_duplicate_competency_names_its_origin(tmp_path):
+    other = tmp_path / "other.yaml"
+    other.write_text(BASE.replace("id: t\n", "id: other\n"), encoding="utf-8")
+    text = 'id: t\nname: T\nversion: "1"\nclusters:\n  - include: other.yaml\n  - id: k2\n    name: K2\n    competencies:\n      - {id: a, name: A again}\n'
+    assert problems(tmp_path, text) == [
+        "9: clusters.1.competencies.0.id: competency id 'a' is already used in cluster 'k'"
+    ]
+
+
+def test_include_cycle_and_scale_mismatch(tmp_path):
+    (tmp_path / "a.yaml").write_text(BASE.replace("  - id: k\n", "  - include: b.yaml\n  - id: k\n"), encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(BASE.replace("id: t\n", "id: b\n").replace("  - id: k\n", "  - include: a.yaml\n  - id: k\n"), encoding="utf-8")
+    with pytest.raises(RubricError) as caught:
+        load_rubric(tmp_path / "a.yaml")
+    assert any("includes itself" in p.format("en") for p in caught.value.problems)
+    (tmp_path / "c.yaml").write_text(BASE.replace("id: t\n", "id: c\nscale: {min: 0, max: 4}\n").replace("- id: k\n", "- id: kc\n").replace("id: a\n", "id: ac\n").replace("id: b\n", "id: bc\n"), encoding="utf-8")
+    (tmp_path / "d.yaml").write_text(BASE.replace("  - id: k\n", "  - include: c.yaml\n  - id: k\n"), encoding="utf-8")
+    with pytest.raises(RubricError) as caught:
+        load_rubric(tmp_path / "d.yaml")
+    assert [p.format("en").split(": ", 2)[-1] for p in caught.value.problems] == [
+        f"the included rubric {tmp_path / 'c.yaml'} uses the scale 0–4, this one 1–5"
+    ]
+
+
+def test_clusters_with_weight_zero_are_reported_not_counted(tmp_path, host):
+    from appraisal.testing import score_rows
+
+    path = tmp_path / "r.yaml"
+    path.write_text(BASE + "  - id: z\n    name: Z\n    weight: 0\n    competencies:\n      - {id: c, name: C}\n", encoding="utf-8")
+    rows = [("E1", "S", "supervisor", "a", "", 4), ("E1", "S", "supervisor", "b", "", 2), ("E1", "S", "supervisor", "c", "", 1)]
+    record = score_rows(host, path, rows, tmp_path).record(0)
+    assert record["overall"] == 3.0  # a and b only
+    assert record["clusters"] == [{"id": "k", "score": 3.0}, {"id": "z", "score": 1.0}]
+    path.write_text(BASE.replace("    name: K\n", "    name: K\n    weight: 0\n"), encoding="utf-8")
+    with pytest.raises(RubricError, match="every cluster has weight 0"):
+        load_rubric(path)
