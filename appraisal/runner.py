@@ -139,6 +139,7 @@ def build_manifest(
             "version": loaded.rubric.version,
             "source": loaded.source,
             "sha256": loaded.sha256,
+            "includes": [{"source": source, "sha256": digest} for source, digest in dict(loaded.includes).items()],
         },
         "inputs": inputs,
         "parameters": {
