@@ -121,6 +121,18 @@ def _print_warnings(problems: list[Any], lang: str, quiet: bool) -> None:
         click.echo(f"… +{len(problems) - MAX_PROBLEMS_SHOWN} warnings", err=True)
 
 
+def _input_tables(values: tuple[str, ...]) -> dict[str, Path]:
+    """``--input NAME=FILE`` (or ``--input FILE``, named after the file) as a name → path mapping."""
+    tables: dict[str, Path] = {}
+    for value in values:
+        name, _, path = value.rpartition("=") if "=" in value else ("", "", value)
+        name = name or Path(path).stem
+        if name in tables:
+            raise click.BadParameter(f"{name!r} is given twice", param_hint="--input")
+        tables[name] = Path(path)
+    return tables
+
+
 def _counts_line(totals: dict[str, Any]) -> str:
     ratings = totals["ratings"]
     return (
@@ -133,10 +145,19 @@ def _counts_line(totals: dict[str, Any]) -> str:
 @click.argument("rubric")
 @click.option("ratings", "--ratings", multiple=True, type=click.Path(path_type=Path), help="Ratings file(s) to check.")
 @click.option("--roster", type=click.Path(path_type=Path), help="Roster file to check.")
+@click.option("inputs", "--input", multiple=True, metavar="NAME=FILE", help="A further input table to check (repeatable).")
 @click.option("--lang", type=LANG_CHOICE, help="Language of messages (default: the rubric's).")
 @click.option("json_", "--json", is_flag=True, help="Print the row counts as JSON.")
 @pass_app
-def validate(app: AppContext, rubric: str, ratings: tuple[Path, ...], roster: Path | None, lang: str | None, json_: bool) -> None:
+def validate(
+    app: AppContext,
+    rubric: str,
+    ratings: tuple[Path, ...],
+    roster: Path | None,
+    inputs: tuple[str, ...],
+    lang: str | None,
+    json_: bool,
+) -> None:
     """Check RUBRIC (a file or built-in name) and, optionally, ratings and roster files.
 
     Exits 0 when everything is valid, 1 with every problem as file:line: field: message.
@@ -152,8 +173,7 @@ def validate(app: AppContext, rubric: str, ratings: tuple[Path, ...], roster: Pa
                 raise click.UsageError("--roster needs --ratings")
             click.echo(f"{loaded.source}: valid rubric {loaded.rubric.id} {loaded.rubric.version}")
             return
-        inputs = load_inputs(app.host, loaded, ratings, roster)
-        report = inputs.report
+        report = load_inputs(app.host, loaded, ratings, roster, _input_tables(inputs)).report
         totals = row_totals(report)
         _print_warnings(report.warnings, lang, False)
         if json_:
@@ -245,6 +265,13 @@ class StepProgress:
     "ratings", "--ratings", required=True, multiple=True, type=click.Path(path_type=Path), help="Ratings file(s): CSV, XLSX, Parquet, JSON Lines."
 )
 @click.option("--roster", type=click.Path(path_type=Path), help="Roster file (employee_id, name, unit, position, supervisor_id).")
+@click.option(
+    "inputs",
+    "--input",
+    multiple=True,
+    metavar="NAME=FILE",
+    help="A further input table a plugin needs, e.g. keputusan-atasan=decisions.csv (repeatable; NAME defaults to the file name).",
+)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
 @click.option("--weighting", help="Weighting scheme; overrides the rubric.")
 @click.option(
@@ -261,6 +288,7 @@ def run(
     rubric_name: str,
     ratings: tuple[Path, ...],
     roster: Path | None,
+    inputs: tuple[str, ...],
     out_dir: Path,
     weighting: str | None,
     calibration: tuple[str, ...],
@@ -281,6 +309,7 @@ def run(
         rubric=rubric_name,
         ratings=ratings,
         roster=roster,
+        tables=_input_tables(inputs),
         out_dir=out_dir,
         overrides=Overrides(weighting=weighting, calibration=steps if calibration else None),
         lenient=lenient,

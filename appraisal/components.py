@@ -79,6 +79,33 @@ class RawTable:
         return len(self.rows)
 
 
+@dataclass(frozen=True)
+class Column:
+    """One column of an :class:`InputTable`.
+
+    :param choices: accepted values → canonical code; matched ignoring case,
+        spaces, hyphens and underscores (``Di Atas Ekspektasi`` = ``di_atas_ekspektasi``).
+    """
+
+    description: str
+    required: bool = True
+    choices: Mapping[str, str] | None = None
+
+
+class InputTable(Component):
+    """A further input file a plugin needs, e.g. the supervisors' final decisions.
+
+    ``appraisal run --input NAME=FILE`` reads it with the same row accounting
+    as ratings (rows read = accepted + rejected).  A table keyed by
+    ``employee_id`` adds its columns to the employees (``data.employees.extra``);
+    any other key gives ``data.tables[NAME]``: a column name → array mapping.
+    """
+
+    kind = "input table"
+    key: ClassVar[str]
+    columns: ClassVar[Mapping[str, Column]]
+
+
 class TableReader(Component):
     """Reads one file format into a :class:`RawTable`."""
 
@@ -99,7 +126,8 @@ class TableReader(Component):
 class StepInput:
     """What every pipeline step may look at (read-only).
 
-    ``cells`` and ``weights`` are set from the calibration step on: the rater
+    ``tables`` holds further input tables not keyed by employee (see
+    :class:`InputTable`).  ``cells`` and ``weights`` are set from the calibration step on: the rater
     cells and each cell's weight in its competency score (normalised to sum
     to 1 per employee × competency; 0 for cells that do not count).
     ``classifications`` holds the results of the classifiers that ran before
@@ -111,6 +139,7 @@ class StepInput:
     rubric: Rubric
     employees: Employees
     frame: RatingFrame
+    tables: Mapping[str, Mapping[str, np.ndarray]] = field(default_factory=dict)
     cells: RaterCells | None = None
     weights: np.ndarray | None = None
     classifications: Mapping[str, Classification] = field(default_factory=dict)
@@ -342,6 +371,7 @@ class OutputFormat(Component):
 
 COMPONENT_KINDS: dict[str, type[Component]] = {
     "reader": TableReader,
+    "input table": InputTable,
     "weighting scheme": WeightingScheme,
     "calibration step": Calibrator,
     "classifier": Classifier,

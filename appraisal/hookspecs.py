@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         Calibrator,
         Classifier,
         FlagRule,
+        InputTable,
         OutputFormat,
         Recommender,
         TableReader,
@@ -57,6 +58,19 @@ def register_readers(register: Callable[[TableReader], None]) -> None:
         instance.  ``reader.suffixes`` (e.g. ``(".csv",)``) say which files it
         reads; two readers claiming one suffix is a start-up error naming both plugins.
     :returns: nothing.
+    """
+
+
+@hookspec
+def register_input_tables(register: Callable[[InputTable], None]) -> None:
+    """Register further input tables (``appraisal run --input NAME=FILE``), e.g. supervisors' decisions.
+
+    :param register: call ``register(table)`` with an :class:`~appraisal.components.InputTable`
+        instance; ``table.name`` is the NAME users give on the command line.
+    :returns: nothing.
+
+    The engine validates every row (required values, allowed choices, known
+    employees, duplicates) and accounts for it like a rating row.
     """
 
 

@@ -182,6 +182,30 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "id": "jabatan {value!r} tidak cocok dengan profil jabatan mana pun di rubrik; analisis kesenjangan tidak tersedia untuk pegawai ini",
         "en": "position {value!r} matches no position profile in the rubric; gap analysis is unavailable for this employee",
     },
+    "input_unknown_employee": {
+        "id": "pegawai {value!r} tidak ada dalam penilaian ini",
+        "en": "employee {value!r} is not in this appraisal",
+    },
+    "input_bad_choice": {
+        "id": "nilai {value!r} tidak dikenal; yang diizinkan: {allowed}",
+        "en": "unknown value {value!r}; allowed: {allowed}",
+    },
+    "input_duplicate": {
+        "id": "{key} {value!r} sudah ada di baris {first} dengan isi yang sama; baris {first} dipakai",
+        "en": "{key} {value!r} already appears on row {first} with the same content; row {first} is used",
+    },
+    "input_conflict": {
+        "id": "{key} {value!r} muncul di beberapa baris dengan isi berbeda ({rows}); tidak ada yang dipakai",
+        "en": "{key} {value!r} appears on several rows with different content ({rows}); none is used",
+    },
+    "input_column_clash": {
+        "id": "kolom {column!r} sudah ada di daftar pegawai; hapus salah satunya",
+        "en": "column {column!r} is also in the roster; remove one of them",
+    },
+    "unknown_input": {
+        "id": "tabel masukan {name!r} tidak dikenal; yang tersedia: {available}",
+        "en": "unknown input table {name!r}; available: {available}",
+    },
     "several_cycles": {
         "id": "file berisi lebih dari satu periode penilaian: {cycles}",
         "en": "the file holds more than one appraisal cycle: {cycles}",

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +87,7 @@ class Inputs:
     employees: Employees
     frame: RatingFrame
     report: IngestReport
+    tables: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------
@@ -707,18 +708,136 @@ def _check_supervisors(
     )
 
 
+# ---------------------------------------------------------------------------
+# Further input tables (plugins declare them)
+# ---------------------------------------------------------------------------
+
+
+def _choice_key(values: pa.Array) -> pa.Array:
+    """Values compared ignoring case, spaces, hyphens and underscores."""
+    return pc.replace_substring_regex(pc.utf8_lower(values), r"[\s_\-]+", "")
+
+
+def load_input_table(
+    host: PluginHost, name: str, path: Path, employees: Employees, report: IngestReport
+) -> tuple[Employees, dict[str, np.ndarray] | None]:
+    """Read and validate the input table ``name``.
+
+    :returns: the employees with the table's columns added (a table keyed by
+        employee_id), or the employees unchanged and the table's columns.
+    """
+    registered = host.components("input table").get(name)
+    if registered is None:
+        message = Message("unknown_input", {"name": name, "available": join_values(sorted(host.components("input table")))})
+        raise InputError([Problem(str(path), None, "", message)])
+    spec = registered.component
+    table = read_table(host, path)
+    columns = _columns(table, [column for column, c in spec.columns.items() if c.required])
+    for column in spec.columns:
+        columns.setdefault(column, pa.array([""] * len(table), type=pa.string()))
+    findings = _Findings(table)
+    for column, c in spec.columns.items():
+        values = columns[column]
+        blank = _np(pc.equal(values, ""))
+        if c.required:
+            findings.add(blank, column, lambda i: Message("value_blank"))
+        if c.choices:
+            spellings = list(c.choices)
+            allowed = join_values(sorted(set(c.choices.values())))
+            found = pc.index_in(_choice_key(values), value_set=_choice_key(pa.array(spellings, type=pa.string())))
+            found_np = found.fill_null(-1).to_numpy(zero_copy_only=False)
+            findings.add(
+                (found_np < 0) & ~blank,
+                column,
+                lambda i, v=values, a=allowed: Message("input_bad_choice", {"value": _value(v, i), "allowed": a}),
+            )
+            canonical = np.asarray([c.choices[s] for s in spellings] + [""], dtype=object)[np.where(found_np < 0, -1, found_np)]
+            columns[column] = pa.array(canonical.tolist(), type=pa.string())
+    key = columns[spec.key]
+    by_employee = spec.key == "employee_id"
+    if by_employee:
+        known = _np(pc.is_in(key, value_set=pa.array(employees.ids.tolist(), type=pa.string())))
+        findings.add(
+            ~known & _np(pc.not_equal(key, "")),
+            spec.key,
+            lambda i: Message("input_unknown_employee", {"value": _value(key, i)}),
+        )
+    _check_table_duplicates(table, columns, spec.key, findings)
+    accepted = ~findings.rejected_mask()
+    malformed = _malformed(table)
+    report.rejected += sorted(findings.rejected_rows(columns) + malformed, key=lambda r: r.row)
+    report.warnings += findings.warnings
+    report.counts.append(
+        FileCount(str(path), name, len(table) + len(malformed), int(accepted.sum()), int((~accepted).sum()) + len(malformed))
+    )
+    keep = pa.array(accepted)
+    values = {column: np.asarray(columns[column].filter(keep).to_pylist(), dtype=object) for column in spec.columns}
+    if not by_employee:
+        return employees, values
+    clash = [column for column in spec.columns if column != spec.key and column in employees.extra]
+    if clash:
+        raise InputError([Problem(str(path), 1, c, Message("input_column_clash", {"column": c})) for c in clash])
+    code = pc.index_in(pa.array(values[spec.key].tolist(), type=pa.string()), value_set=pa.array(employees.ids.tolist(), type=pa.string()))
+    code_np = code.to_numpy(zero_copy_only=False).astype(np.int64)
+    extra = dict(employees.extra)
+    for column in spec.columns:
+        if column == spec.key:
+            continue
+        aligned = np.full(len(employees), "", dtype=object)
+        aligned[code_np] = values[column]
+        extra[column] = aligned
+    return replace(employees, extra=extra), None
+
+
+def _check_table_duplicates(table: RawTable, columns: dict[str, pa.Array], key_column: str, findings: _Findings) -> None:
+    """One row per key: identical repeats keep the first; conflicting ones are all rejected."""
+    candidates = np.flatnonzero(~findings.rejected_mask())
+    if len(candidates) == 0:
+        return
+    keys = np.asarray(columns[key_column].take(pa.array(candidates)).to_pylist(), dtype=object)
+    rows = {column: np.asarray(values.take(pa.array(candidates)).to_pylist(), dtype=object) for column, values in columns.items()}
+    groups: dict[str, list[int]] = defaultdict(list)
+    for position, key in enumerate(keys.tolist()):
+        groups[key].append(position)
+    for key, positions in groups.items():
+        if len(positions) < 2:
+            continue
+        contents = {tuple(rows[c][p] for c in columns) for p in positions}
+        first = candidates[positions[0]]
+        if len(contents) == 1:
+            findings.add(
+                candidates[positions[1:]],
+                key_column,
+                lambda i, k=key, f=first: Message("input_duplicate", {"key": key_column, "value": k, "first": int(table.rows[f])}),
+            )
+        else:
+            listed = join_values([str(int(table.rows[candidates[p]])) for p in positions])
+            findings.add(
+                candidates[positions],
+                key_column,
+                lambda i, k=key, r=listed: Message("input_conflict", {"key": key_column, "value": k, "rows": r}),
+            )
+
+
 def ingest(
     host: PluginHost,
     rubric: Rubric,
     ratings: Sequence[Path],
     roster: Path | None = None,
+    tables: Mapping[str, Path] | None = None,
 ) -> Inputs:
     """Read and validate all inputs.  Never raises for bad rows: they are in ``report.rejected``.
 
+    :param tables: further input tables by name (see :class:`~appraisal.components.InputTable`).
     :raises InputError: for problems that make a whole file unusable (missing,
         unknown format, missing columns, unreadable).
     """
     report = IngestReport()
     employees = load_roster(host, roster, rubric, report) if roster is not None else None
     employees, frame = load_ratings(host, ratings, rubric, employees, report)
-    return Inputs(employees, frame, report)
+    keyed: dict[str, dict[str, np.ndarray]] = {}
+    for name, path in (tables or {}).items():
+        employees, values = load_input_table(host, name, path, employees, report)
+        if values is not None:
+            keyed[name] = values
+    return Inputs(employees, frame, report, keyed)

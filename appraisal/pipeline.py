@@ -185,7 +185,7 @@ def run_pipeline(
     scoring = rubric.scoring
     layout = rubric.layout
     plan = plan_components(host, rubric, overrides)
-    data = StepInput(rubric=rubric, employees=inputs.employees, frame=inputs.frame)
+    data = StepInput(rubric=rubric, employees=inputs.employees, frame=inputs.frame, tables=inputs.tables)
     frame = inputs.frame
     n_employees = len(inputs.employees)
     shape = (n_employees, len(layout.competency_ids), len(layout.group_ids))

@@ -47,6 +47,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
 
 REGISTRATION_HOOKS: dict[str, str] = {
     "reader": "register_readers",
+    "input table": "register_input_tables",
     "weighting scheme": "register_weighting_schemes",
     "calibration step": "register_calibrators",
     "classifier": "register_classifiers",

@@ -80,7 +80,9 @@ def leave_one_rater_out(
         kept = cells.rater[origin] != rater[pseudo]
         origin, pseudo = origin[kept], pseudo[kept]
         subset = _subset(cells, origin, pseudo, len(ratee), data)
-        subset_data = StepInput(rubric=data.rubric, employees=take_employees(data.employees, ratee), frame=data.frame)
+        subset_data = StepInput(
+            rubric=data.rubric, employees=take_employees(data.employees, ratee), frame=data.frame, tables=data.tables
+        )
         changed = np.asarray(rescore(subset, subset_data, origin), dtype=object) != categories[ratee]
         for employee, removed in zip(ratee[changed].tolist(), rater[changed].tolist()):
             fragile.setdefault(employee, []).append(removed)

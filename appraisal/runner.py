@@ -8,7 +8,7 @@ from __future__ import annotations
 import platform
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,6 +35,7 @@ class RunRequest:
     ratings: Sequence[Path]
     out_dir: Path
     roster: Path | None = None
+    tables: Mapping[str, Path] = field(default_factory=dict)
     overrides: Overrides = field(default_factory=Overrides)
     lenient: bool = False
     lang: Lang | None = None
@@ -54,8 +55,10 @@ def load_checked_rubric(host: PluginHost, rubric: str | Path) -> LoadedRubric:
     return load_rubric(rubric, host.check_rubric_components)
 
 
-def load_inputs(host: PluginHost, loaded: LoadedRubric, ratings: Sequence[Path], roster: Path | None) -> Inputs:
-    return ingest(host, loaded.rubric, ratings, roster)
+def load_inputs(
+    host: PluginHost, loaded: LoadedRubric, ratings: Sequence[Path], roster: Path | None, tables: Mapping[str, Path] | None = None
+) -> Inputs:
+    return ingest(host, loaded.rubric, ratings, roster, tables)
 
 
 def run(host: PluginHost, request: RunRequest, progress: Progress = lambda step: None) -> RunReport:
@@ -71,7 +74,7 @@ def run(host: PluginHost, request: RunRequest, progress: Progress = lambda step:
     lang: Lang = request.lang or loaded.rubric.language
     formats = [host.component("output format", name) for name in request.formats]
     progress("ingest")
-    inputs = load_inputs(host, loaded, request.ratings, request.roster)
+    inputs = load_inputs(host, loaded, request.ratings, request.roster, request.tables)
     report = inputs.report
     if report.rejected and not request.lenient:
         raise InputError(report.errors)
@@ -129,6 +132,7 @@ def build_manifest(
     inputs = [{"kind": "ratings", "path": str(p), "sha256": sha256_of(p)} for p in request.ratings]
     if request.roster is not None:
         inputs.append({"kind": "roster", "path": str(request.roster), "sha256": sha256_of(request.roster)})
+    inputs += [{"kind": name, "path": str(path), "sha256": sha256_of(path)} for name, path in request.tables.items()]
     return {
         "engine": {"name": "appraisal", "version": __version__},
         "python": sys.version.split()[0],

@@ -20,7 +20,9 @@ from appraisal.components import (
     Classification,
     Classifier,
     Flag,
+    Column,
     FlagRule,
+    InputTable,
     OutputFormat,
     PlanEntry,
     RawTable,
@@ -93,6 +95,51 @@ def host_rubric(host):
     from appraisal.runner import load_checked_rubric
 
     return load_checked_rubric(host, HAND).rubric
+
+
+def test_hook_register_input_tables(tmp_path):
+    class Decisions(InputTable):
+        name = "decisions"
+        key = "employee_id"
+        columns = {
+            "employee_id": Column("employee"),
+            "verdict": Column("pass or fail", choices={"pass": "PASS", "lulus": "PASS", "fail": "FAIL", "gagal": "FAIL"}),
+            "note": Column("free text", required=False),
+        }
+
+    class Units(InputTable):
+        name = "units"
+        key = "unit"
+        columns = {"unit": Column("unit"), "size": Column("headcount")}
+
+    class Plugin:
+        @hookimpl
+        def register_input_tables(self, register):
+            register(Decisions())
+            register(Units())
+
+    host = make_host(Plugin())
+    ratings = write_rows(tmp_path / "ratings.csv", ROWS + [("E2", "S", "supervisor", "b", "", 3)])
+    decisions = tmp_path / "decisions.csv"
+    decisions.write_text(
+        "employee_id,verdict,note\nE1,Lulus,ok\nE9,pass,\nE2,maybe,\nE1,Lulus,ok\n", encoding="utf-8"
+    )
+    units = tmp_path / "units.csv"
+    units.write_text("unit,size\nA,3\nB,4\nA,5\n", encoding="utf-8")
+    inputs = ingest(host, host_rubric(host), [ratings], None, {"decisions": decisions, "units": units})
+    assert inputs.employees.extra["verdict"].tolist() == ["PASS", ""]  # E1 (canonical), E2 rejected
+    assert inputs.employees.extra["note"].tolist() == ["ok", ""]
+    assert {column: values.tolist() for column, values in inputs.tables["units"].items()} == {"unit": ["B"], "size": ["4"]}
+    rejected = {(Path(r.file).name, r.row): [p.message.code for p in r.problems] for r in inputs.report.rejected}
+    assert rejected == {
+        ("decisions.csv", 3): ["input_unknown_employee"],
+        ("decisions.csv", 4): ["input_bad_choice"],
+        ("decisions.csv", 5): ["input_duplicate"],
+        ("units.csv", 2): ["input_conflict"],
+        ("units.csv", 4): ["input_conflict"],
+    }
+    counts = {c.kind: (c.read, c.accepted, c.rejected) for c in inputs.report.counts}
+    assert counts["decisions"] == (4, 1, 3) and counts["units"] == (3, 1, 2)
 
 
 class SupervisorOnly(WeightingScheme):
