@@ -95,18 +95,25 @@ pass_app = click.pass_obj
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--profile",
+    default="contoh",
+    show_default=True,
+    help="Which example: contoh (a generic 360), asn (a fictional civil-service agency); `appraisal plugins` lists all.",
+)
 @pass_app
-def init(app: AppContext, directory: Path) -> None:
+def init(app: AppContext, directory: Path, profile: str) -> None:
     """Write a small working example into DIRECTORY: rubric, roster, ratings and a README for HR."""
-    from appraisal.examples import write_example
-
     with domain_errors(app):
-        written = write_example(directory)
+        written = app.host.component("example", profile).component.write(directory)
     for path in written:
         click.echo(f"wrote {path}")
+    inputs = "".join(
+        f" --input {path.stem}={path}" for path in written if path.name in ("keputusan-atasan.csv", "predikat-unit.csv")
+    )
     click.echo(
         f"\nNext / berikutnya:\n  appraisal run --rubric {directory / 'rubric.yaml'} --ratings {directory / 'ratings.csv'} "
-        f"--roster {directory / 'roster.csv'} --out {directory / 'out'}"
+        f"--roster {directory / 'roster.csv'}{inputs} --out {directory / 'out'}"
     )
 
 

@@ -369,6 +369,19 @@ class OutputFormat(Component):
         """Write into ``out_dir`` (a private staging directory) and return the files written."""
 
 
+class Example(Component):
+    """A ready-to-run example for ``appraisal init --profile NAME``."""
+
+    kind = "example"
+
+    @abstractmethod
+    def write(self, target: Path) -> list[Path]:
+        """Write the example's files into ``target`` and return them.
+
+        :raises FileExistsError: when a file would be overwritten (never overwrite).
+        """
+
+
 COMPONENT_KINDS: dict[str, type[Component]] = {
     "reader": TableReader,
     "input table": InputTable,
@@ -378,4 +391,5 @@ COMPONENT_KINDS: dict[str, type[Component]] = {
     "development recommender": Recommender,
     "flag rule": FlagRule,
     "output format": OutputFormat,
+    "example": Example,
 }

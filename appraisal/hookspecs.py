@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from .components import (
         Calibrator,
         Classifier,
+        Example,
         FlagRule,
         InputTable,
         OutputFormat,
@@ -135,4 +136,17 @@ def register_output_formats(register: Callable[[OutputFormat], None]) -> None:
 
     A format writes files into a staging directory; the engine moves them into
     the output directory only when the whole run succeeded.
+    """
+
+
+@hookspec
+def register_examples(register: Callable[[Example], None]) -> None:
+    """Register ready-to-run examples for ``appraisal init --profile NAME``.
+
+    :param register: call ``register(example)`` with an :class:`~appraisal.components.Example` instance.
+    :returns: nothing.
+
+    An example writes a rubric, input files and a README for HR into a new
+    directory, so a profile (e.g. a country's civil-service rules) can ship a
+    complete demonstration of its components.
     """

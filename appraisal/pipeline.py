@@ -165,7 +165,7 @@ def plan_components(host: PluginHost, rubric: Rubric, overrides: Overrides = Ove
         "classification": [_resolve(host, "classifier", "classification", ref, rubric) for ref in scoring.classification],
         "development": scoring.development
         and _resolve(host, "development recommender", "development", scoring.development, rubric),
-        "flags": [_resolve(host, "flag rule", "flags", ref, rubric) for ref in scoring.flags],
+        "flags": [_resolve(host, "flag rule", "flags", ref, rubric) for _, ref in scoring.flag_rules()],
     }
 
 

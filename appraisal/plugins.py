@@ -42,6 +42,10 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "appraisal_plugins.development",
     "appraisal_plugins.flags",
     "appraisal_plugins.integrity",
+    "appraisal_plugins.asn",
+    "appraisal_plugins.asn_curve",
+    "appraisal_plugins.asn_example",
+    "appraisal_plugins.examples",
     "appraisal_plugins.writers",
 )
 
@@ -54,6 +58,7 @@ REGISTRATION_HOOKS: dict[str, str] = {
     "development recommender": "register_recommenders",
     "flag rule": "register_flag_rules",
     "output format": "register_output_formats",
+    "example": "register_examples",
 }
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -207,7 +212,7 @@ class PluginHost:
         scoring = rubric.scoring
         refs: list[tuple[str, Loc, ComponentRef]] = [("weighting scheme", ("scoring", "weighting"), scoring.weighting)]
         refs += [("calibration step", ("scoring", "calibration", i), ref) for i, ref in enumerate(scoring.calibration)]
-        refs += [("flag rule", ("scoring", "flags", i), ref) for i, ref in enumerate(scoring.flags)]
+        refs += [("flag rule", ("scoring", "flags", i), ref) for i, ref in scoring.flag_rules()]
         refs += [("classifier", ("scoring", "classification", i), ref) for i, ref in enumerate(scoring.classification)]
         if scoring.development is not None:
             refs.append(("development recommender", ("scoring", "development"), scoring.development))

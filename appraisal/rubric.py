@@ -90,6 +90,22 @@ def _no_required_fields(schema: dict[str, Any]) -> None:
     schema.pop("required", None)
 
 
+def _includable(*extra: str) -> Callable[[dict[str, Any]], None]:
+    """JSON Schema for a list whose entries may also be ``{include: other-rubric, ...}``."""
+
+    def amend(schema: dict[str, Any]) -> None:
+        properties: dict[str, Any] = {
+            "include": {"type": "string", "description": "A built-in rubric name or a YAML file relative to this one"},
+            "only": {"type": "array", "items": {"type": "string"}, "description": "Only these ids"},
+        }
+        if "weight" in extra:
+            properties["weight"] = {"type": "number", "minimum": 0, "description": "Weight of each included cluster"}
+        include = {"type": "object", "properties": properties, "required": ["include"], "additionalProperties": False}
+        schema["items"] = {"anyOf": [schema["items"], include]}
+
+    return amend
+
+
 def _one_or_many(schema: dict[str, Any]) -> None:
     """JSON Schema for a list field that YAML may also give as a single item."""
     items = schema.pop("items")
@@ -232,8 +248,19 @@ DEFAULT_FLAG_RULES = (
 )
 
 
+DEFAULTS = "defaults"
+
+
 class Scoring(StrictModel):
     """Which plugin components run, in which order, with which options."""
+
+    def flag_rules(self) -> list[tuple[int, ComponentRef]]:
+        """The flag rules to run, with 'defaults' expanded, each with its index in ``flags``."""
+        rules: list[tuple[int, ComponentRef]] = []
+        for index, ref in enumerate(self.flags):
+            expanded = [ComponentRef(name=n) for n in DEFAULT_FLAG_RULES] if ref.name == DEFAULTS else [ref]
+            rules += [(index, rule) for rule in expanded if rule.name not in {r.name for _, r in rules}]
+        return rules
 
     @field_validator("classification", mode="before")
     @classmethod
@@ -261,8 +288,8 @@ class Scoring(StrictModel):
         default_factory=lambda: ComponentRef(name="gaps"), description="Development-plan recommender"
     )
     flags: list[ComponentRef] = Field(
-        default_factory=lambda: [ComponentRef(name=n) for n in DEFAULT_FLAG_RULES],
-        description="Flag rules to run",
+        default_factory=lambda: [ComponentRef(name=DEFAULTS)],
+        description="Flag rules to run; the name 'defaults' stands for the built-in default rules",
     )
     min_item_coverage: float = Field(
         0.5,
@@ -297,8 +324,8 @@ class Rubric(StrictModel):
         default_factory=lambda: {k: RaterGroup.model_validate(v) for k, v in DEFAULT_RATER_GROUPS.items()},
         description="Rater groups by id; default self, supervisor, peer, subordinate, other",
     )
-    clusters: list[Cluster] = Field(min_length=1)
-    positions: list[PositionProfile] = Field(default_factory=list)
+    clusters: list[Cluster] = Field(min_length=1, json_schema_extra=_includable("weight"))
+    positions: list[PositionProfile] = Field(default_factory=list, json_schema_extra=_includable())
     scoring: Scoring = Field(default_factory=Scoring)
 
     @field_validator("rater_groups", mode="before")

@@ -21,6 +21,7 @@ from appraisal.components import (
     Classifier,
     Flag,
     Column,
+    Example,
     FlagRule,
     InputTable,
     OutputFormat,
@@ -310,6 +311,30 @@ def test_hook_register_output_formats(tmp_path):
     assert (tmp_path / "out" / "summary.txt").read_text(encoding="utf-8") == "E1 3.81\n"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["manifest.json", "summary.txt"]
     assert [o["file"] for o in result.manifest["outputs"]] == ["summary.txt"]
+
+
+def test_hook_register_examples(tmp_path):
+    class Tiny(Example):
+        name = "tiny"
+
+        def write(self, target):
+            target.mkdir(parents=True)
+            rubric = target / "rubric.yaml"
+            rubric.write_text(HAND.read_text(encoding="utf-8"), encoding="utf-8")
+            return [rubric, write_rows(target / "ratings.csv", ROWS)]
+
+    class Plugin:
+        @hookimpl
+        def register_examples(self, register):
+            register(Tiny())
+
+    host = make_host(Plugin())
+    result = CliRunner().invoke(cli, ["init", "--profile", "tiny", str(tmp_path / "t")], obj=AppContext(host=host))
+    assert result.exit_code == 0, result.output
+    assert f"appraisal run --rubric {tmp_path / 't' / 'rubric.yaml'}" in result.stdout
+    assert {"contoh", "asn", "tiny"} <= set(host.components("example"))
+    result = CliRunner().invoke(cli, ["init", "--profile", "nope", str(tmp_path / "u")], obj=AppContext(host=host))
+    assert result.exit_code == 1 and "unknown example 'nope'; available: asn, contoh, tiny" in result.output
 
 
 def test_every_hook_has_a_test():
