@@ -77,6 +77,7 @@ class SimulationSettings(BaseModel):
     noise_sd: float = Field(0.5, ge=0, description="SD of rating noise")
     self_inflation: float = Field(0.35, description="How much higher people rate themselves")
     not_observed_rate: float = Field(0.03, ge=0, le=1)
+    always_observed: tuple[str, ...] = Field((), description="Relationships that never answer 'not observed' (e.g. supervisor)")
     comment_rate: float = Field(0.02, ge=0, le=1)
     collusion_pairs: int = Field(0, ge=0, description="Planted pairs of peers who inflate each other's ratings")
     collusion_boost: float = Field(1.5, ge=0, description="How much colluding peers add to each other's ratings")
@@ -160,6 +161,7 @@ def simulate(rubric: Rubric, settings: SimulationSettings) -> SimulatedData:
     score[flat] = min(scale.max, int(np.rint(level + 0.5)))
     score_text = score.astype(str).astype(object)
     not_observed = (rng.random(len(edge)) < settings.not_observed_rate) & ~flat
+    not_observed &= ~np.isin(relationship[edge], list(settings.always_observed))
     na_code = scale.not_observed[0] if scale.not_observed else ""
     score_text[not_observed] = np.where(rng.random(int(not_observed.sum())) < 0.5, "", na_code)
     comment = np.full(len(edge), "", dtype=object)

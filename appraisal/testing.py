@@ -52,10 +52,13 @@ def score_rows(
     workdir: Path,
     *,
     roster: Iterable[Sequence[Any]] | None = None,
+    tables: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     weighting: str | None = None,
     calibration: Sequence[str] | None = None,
 ) -> ComputedRun:
     """Validate and score ``rows`` (no files are written besides the inputs in ``workdir``).
+
+    :param tables: further input tables by name, as lists of dicts (column → value).
 
     :raises AssertionError: when a row is rejected — tests should feed valid rows
         (use :func:`appraisal.ingest.ingest` directly to test rejections).
@@ -67,7 +70,11 @@ def score_rows(
         roster_path = write_rows(
             workdir / "roster.csv", roster, ("employee_id", "name", "unit", "position", "supervisor_id")
         )
-    inputs = ingest(host, loaded.rubric, [ratings], roster_path)
+    table_paths = {
+        name: write_rows(workdir / f"{name}.csv", rows, tuple(rows[0]) if rows else ())
+        for name, rows in (tables or {}).items()
+    }
+    inputs = ingest(host, loaded.rubric, [ratings], roster_path, table_paths)
     assert not inputs.report.rejected, [p.format("en") for p in inputs.report.errors]
     outcome = run_pipeline(host, loaded, inputs, Overrides(weighting=weighting, calibration=calibration))
     return ComputedRun(outcome)

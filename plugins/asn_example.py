@@ -32,7 +32,8 @@ from appraisal.simulate import SimulationSettings, simulate, write_csv
 from .asn import ABOVE, BELOW, MEETS, PREDIKAT_MATRIX, PREDIKAT_ORDER
 from .asn_curve import Bounds, se_03_2023, smallest_changes
 
-SETTINGS = SimulationSettings(employees=60, seed=38, unit_size_min=10, unit_size_max=14)
+SETTINGS = SimulationSettings(employees=60, seed=38, unit_size_min=10, unit_size_max=14, always_observed=("supervisor",))
+"""Supervisors rate every competency: the JPM needs all of them, so the example has no gaps there."""
 ORG_PREDIKAT = ("BAIK", "ISTIMEWA", "BAIK", "BAIK", "BUTUH_PERBAIKAN")
 CURVE_UNIT = 2
 """Index of the unit (organisational predikat Baik) left to break its curve."""
