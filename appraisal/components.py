@@ -251,7 +251,11 @@ class Classifier(Component):
 
 @dataclass(frozen=True)
 class PlanEntry:
-    """One line of a development plan."""
+    """One line of a development plan: a competency gap and what to do about it.
+
+    ``competency`` is ``""`` for general development that serves no single gap
+    (e.g. to reach the yearly minimum of learning hours).
+    """
 
     competency: str
     required: float
@@ -261,14 +265,29 @@ class PlanEntry:
     actions: list[Mapping[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class DevelopmentPlan:
+    """An employee's plan: the entries, and what else the recommender found.
+
+    :param insights: JSON-serialisable findings shown with the plan, e.g.
+        self–other agreement, blind spots, hidden strengths, learning hours.
+    :param hr_only: findings for HR only (e.g. which colleagues one could
+        mentor) — never in the employee's own report.
+    """
+
+    entries: list[PlanEntry] = field(default_factory=list)
+    insights: Mapping[str, Any] = field(default_factory=dict)
+    hr_only: Mapping[str, Any] = field(default_factory=dict)
+
+
 class Recommender(Component):
     """Writes a development plan per employee."""
 
     kind = "development recommender"
 
     @abstractmethod
-    def recommend(self, scores: ScoreSummary, data: StepInput, options: ComponentOptions) -> list[list[PlanEntry]]:
-        """Return one list of :class:`PlanEntry` per employee (empty when nothing is needed)."""
+    def recommend(self, scores: ScoreSummary, data: StepInput, options: ComponentOptions) -> list[DevelopmentPlan]:
+        """Return one :class:`DevelopmentPlan` per employee (with no entries when nothing is needed)."""
 
 
 Severity = Literal["info", "warning", "review"]

@@ -98,7 +98,66 @@ WORDS: dict[str, dict[str, str]] = {
         "en": "{name}: required {required:g}, achieved {achieved:.2f}, gap {gap:.2f}",
     },
     "notes": {"id": "Catatan:", "en": "Notes:"},
+    "general": {"id": "pengembangan umum (memenuhi jam pelajaran minimal)", "en": "general development (to reach the minimum learning hours)"},
+    "action": {"id": "{name} — {form}, {hours:g} JP{provider}", "en": "{name} — {form}, {hours:g} JP{provider}"},
+    "hours": {
+        "id": "Jumlah jam pelajaran: {total:g} JP{limits}.",
+        "en": "Learning hours: {total:g} JP{limits}.",
+    },
+    "self_other": {
+        "id": "Penilaian diri dibanding orang lain: {category} (diri {self:.2f}, orang lain {others:.2f}, selisih {difference:+.2f}; "
+        "dianggap berbeda bila lebih dari {threshold:.2f}).",
+        "en": "Self compared with others: {category} (self {self:.2f}, others {others:.2f}, difference {difference:+.2f}; "
+        "counted as different beyond {threshold:.2f}).",
+    },
+    "blind_spots": {"id": "Titik buta (diri jauh di atas orang lain): {items}", "en": "Blind spots (self well above others): {items}"},
+    "hidden_strengths": {"id": "Kekuatan tersembunyi (orang lain jauh di atas diri): {items}", "en": "Hidden strengths (others well above self): {items}"},
+    "strengths": {"id": "Kekuatan untuk dimanfaatkan: {items}", "en": "Strengths to leverage: {items}"},
 }
+
+
+CATEGORY_WORDS = {
+    "over-estimator": {"id": "menilai diri lebih tinggi", "en": "over-estimator"},
+    "under-estimator": {"id": "menilai diri lebih rendah", "en": "under-estimator"},
+    "in-agreement-good": {"id": "sejalan, skor baik", "en": "in agreement, good"},
+    "in-agreement-poor": {"id": "sejalan, skor rendah", "en": "in agreement, poor"},
+}
+
+
+def _development(record: dict[str, Any], competency_name: Any, lang: Lang) -> list[str]:
+    """The development plan and what the recommender found, in words."""
+    lines: list[str] = []
+    plan, insights = record["development_plan"], record.get("development") or {}
+    if plan:
+        lines.append(f"7. {_w('plan', lang)}")
+    for entry in plan:
+        if entry["competency"]:
+            head = _w("plan_entry", lang, name=competency_name(entry["competency"]), **{k: entry[k] for k in ("required", "achieved", "gap")})
+        else:
+            head = _w("general", lang)
+        lines.append(f"   - {head}")
+        for action in entry["actions"]:
+            provider = f", {choose(action['provider'], lang)}" if action.get("provider") else ""
+            lines.append("       " + _w("action", lang, name=choose(action["name"], lang), form=choose(action["form_label"], lang), hours=action["hours"], provider=provider))
+    hours = insights.get("learning_hours")
+    if hours:
+        limits = []
+        if hours["minimum"] is not None:
+            limits.append(f"minimum {hours['minimum']:g}")
+        if hours["maximum"] is not None:
+            limits.append(f"maksimum {hours['maximum']:g}" if lang == "id" else f"maximum {hours['maximum']:g}")
+        suffix = f" ({hours['employment_type']}: {', '.join(limits)})" if limits else ""
+        lines.append("   " + _w("hours", lang, total=hours["total"], limits=suffix))
+    if insights.get("self_other"):
+        agreement = insights["self_other"]
+        lines.append("   " + _w("self_other", lang, **{**agreement, "category": CATEGORY_WORDS[agreement["category"]][lang]}))
+    for key in ("blind_spots", "hidden_strengths"):
+        if insights.get(key):
+            items = ", ".join(f"{competency_name(x['competency'])} ({x['self']:.2f} / {x['others']:.2f})" for x in insights[key])
+            lines.append("   " + _w(key, lang, items=items))
+    if insights.get("strengths"):
+        lines.append("   " + _w("strengths", lang, items=", ".join(competency_name(c) for c in insights["strengths"])))
+    return lines
 
 
 def _w(key: str, lang: Lang, **params: Any) -> str:
@@ -242,10 +301,7 @@ def explain(record: dict[str, Any], meta: dict[str, Any], lang: Lang) -> str:
         for name, other in record["classifications"].items():
             if name != primary and other:
                 lines.append(f"   {name}: {choose(other['reason'], lang)}")
-    if record["development_plan"]:
-        lines.append(f"7. {_w('plan', lang)}")
-        for entry in record["development_plan"]:
-            lines.append("   - " + _w("plan_entry", lang, name=competency_name(entry["competency"]), **{k: entry[k] for k in ("required", "achieved", "gap")}))
+    lines += _development(record, competency_name, lang)
     if record["flags"]:
         lines.append("")
         lines.append(_w("notes", lang))

@@ -22,8 +22,8 @@ from .components import (
     Calibration,
     Classification,
     ComponentOptions,
+    DevelopmentPlan,
     Flag,
-    PlanEntry,
     ScoreSummary,
     StepInput,
 )
@@ -104,7 +104,7 @@ class Outcome:
     calibrated_group_mean: np.ndarray  # float64[E, C, G]: group means of calibrated ratings
     classifications: dict[str, Classification]  # by classifier name, in the order they ran
     primary: str | None  # the classifier whose result is "the category"
-    plans: list[list[PlanEntry]]
+    plans: list[DevelopmentPlan]
     flags: list[Flag]
     steps: list[StepRecord]
     rater_effects: dict[str, RaterEffects]  # by calibration step name
@@ -281,13 +281,13 @@ def run_pipeline(
     data = replace(data, classifications=classifications)
 
     progress("development")
-    plans: list[list[PlanEntry]] = [[] for _ in range(n_employees)]
+    plans: list[DevelopmentPlan] = [DevelopmentPlan() for _ in range(n_employees)]
     if plan["development"]:
         recommender: _Resolved = plan["development"]
         plans = _call(recommender, lambda: recommender.component.recommend(summary, data, recommender.options))
-        if len(plans) != n_employees:
-            raise recommender.broken(f"returned {len(plans)} plans for {n_employees} employees")
-        steps.append(recommender.record({"employees_with_plan": sum(1 for p in plans if p)}))
+        if len(plans) != n_employees or not all(isinstance(p, DevelopmentPlan) for p in plans):
+            raise recommender.broken(f"did not return one DevelopmentPlan per employee ({n_employees})")
+        steps.append(recommender.record({"employees_with_plan": sum(1 for p in plans if p.entries)}))
 
     progress("flags")
     flags: list[Flag] = fragile_flags(fragile, data, classifications.get(primary)) if fragile else []

@@ -278,7 +278,9 @@ class ComputedRun(RunView):
             "counts": {"ratings": ratings, "not_observed": not_observed, "raters": raters},
             "clusters": [{"id": cluster_id, "score": clusters[k]} for k, cluster_id in enumerate(layout.cluster_ids)],
             "competencies": competencies,
-            "development_plan": [plan_entry(entry) for entry in outcome.plans[e]],
+            "development_plan": [plan_entry(entry) for entry in outcome.plans[e].entries],
+            "development": dict(outcome.plans[e].insights),
+            "development_hr": dict(outcome.plans[e].hr_only),
             "flags": [flag_to_dict(flag) for flag in self._flags_by_employee.get(employee_id, [])],
         }
         record["trace"] = self.trace(record, e)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -285,7 +285,7 @@ class Scoring(StrictModel):
         None, description="Which classifier's result is 'the category' (default: the first)"
     )
     development: ComponentRef | None = Field(
-        default_factory=lambda: ComponentRef(name="gaps"), description="Development-plan recommender"
+        default_factory=lambda: ComponentRef(name="gap-training"), description="Development-plan recommender"
     )
     flags: list[ComponentRef] = Field(
         default_factory=lambda: [ComponentRef(name=DEFAULTS)],
@@ -417,14 +417,21 @@ class LoadedRubric:
     includes: tuple[tuple[str, str], ...] = ()  # (source, sha256) of every included rubric, recursively
 
 
-def builtin_rubric_names() -> list[str]:
-    """Names usable with ``--rubric NAME`` (files in the installed ``rubrics/`` folder)."""
+def builtin_names(subfolder: str = "") -> list[str]:
+    """Built-in YAML files by name: rubrics (``--rubric NAME``), or those of a subfolder (e.g. catalogues)."""
     folder = resources.files(BUILTIN_RUBRICS_PACKAGE)
+    if subfolder:
+        folder = folder.joinpath(subfolder)
     return sorted(entry.name[: -len(".yaml")] for entry in folder.iterdir() if entry.name.endswith(".yaml"))
 
 
-def read_rubric_source(name_or_path: str | Path) -> tuple[str, str]:
-    """Return ``(display name, text)`` for a rubric path or built-in rubric name.
+def builtin_rubric_names() -> list[str]:
+    """Names usable with ``--rubric NAME`` (files in the installed ``rubrics/`` folder)."""
+    return builtin_names()
+
+
+def read_source(name_or_path: str | Path, subfolder: str = "") -> tuple[str, str]:
+    """Return ``(display name, text)`` for a YAML path or the name of a built-in file.
 
     :raises RubricError: when it is neither.
     """
@@ -432,11 +439,58 @@ def read_rubric_source(name_or_path: str | Path) -> tuple[str, str]:
     if path.is_file():
         return str(name_or_path), path.read_text(encoding="utf-8-sig")
     name = str(name_or_path)
-    if name in builtin_rubric_names():
-        entry = resources.files(BUILTIN_RUBRICS_PACKAGE).joinpath(f"{name}.yaml")
-        return f"rubrics/{name}.yaml", entry.read_text(encoding="utf-8")
-    message = Message("rubric_not_found", {"name": name, "available": join_values(builtin_rubric_names())})
+    available = builtin_names(subfolder)
+    if name in available:
+        relative = f"{subfolder}/{name}.yaml" if subfolder else f"{name}.yaml"
+        return f"rubrics/{relative}", resources.files(BUILTIN_RUBRICS_PACKAGE).joinpath(relative).read_text(encoding="utf-8")
+    message = Message("rubric_not_found", {"name": name, "available": join_values(available)})
     raise RubricError([Problem(name, None, "", message)])
+
+
+def read_rubric_source(name_or_path: str | Path) -> tuple[str, str]:
+    """Return ``(display name, text)`` for a rubric path or built-in rubric name."""
+    return read_source(name_or_path)
+
+
+def parse_document(source: str, text: str) -> YamlDocument:
+    """YAML with positions; syntax errors, duplicate keys and a non-mapping top level are problems.
+
+    :raises RubricError: when the text cannot be read as a mapping.
+    """
+    doc = load_yaml(source, text)
+    if doc.problems and doc.data is None:
+        raise RubricError(doc.problems)
+    if not isinstance(doc.data, dict):
+        raise RubricError([*doc.problems, Problem(source, 1, "", Message("yaml_not_mapping"))])
+    return doc
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_document(doc: YamlDocument, model: type[M], problems: list[Problem]) -> M:
+    """``doc.data`` as ``model``; every problem (with ``problems`` found before) raised together.
+
+    :raises RubricError: with all problems, each as ``file:line: field: message``.
+    """
+    try:
+        value = model.model_validate(doc.data)
+    except ValidationError as exc:
+        problems = problems + [_problem_from_pydantic(doc, error, model) for error in exc.errors(include_url=False)]
+        raise RubricError(sorted(problems, key=lambda p: p.line or 0)) from None
+    if problems:
+        raise RubricError(sorted(problems, key=lambda p: p.line or 0))
+    return value
+
+
+def load_model_file(model: type[M], name_or_path: str | Path, subfolder: str) -> tuple[M, str, str]:
+    """Load a YAML file (or built-in by name) into ``model``: (value, source, SHA-256).
+
+    :raises RubricError: with every problem found.
+    """
+    source, text = read_source(name_or_path, subfolder)
+    doc = parse_document(source, text)
+    return validate_document(doc, model, list(doc.problems)), source, hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def load_rubric(name_or_path: str | Path, check_components: ComponentOptionsCheck | None = None) -> LoadedRubric:
@@ -452,22 +506,14 @@ def load_rubric(name_or_path: str | Path, check_components: ComponentOptionsChec
 
 def _load(name_or_path: str | Path, check_components: ComponentOptionsCheck | None, including: tuple[str, ...]) -> LoadedRubric:
     source, text = read_rubric_source(name_or_path)
-    doc = load_yaml(source, text)
-    if doc.problems and doc.data is None:
-        raise RubricError(doc.problems)
+    doc = parse_document(source, text)
     problems = list(doc.problems)
-    if not isinstance(doc.data, dict):
-        raise RubricError([*problems, Problem(source, 1, "", Message("yaml_not_mapping"))])
     includes: list[tuple[str, str]] = []
     for key in INCLUDABLE:
         problems += _expand_includes(doc, key, (*including, source), includes)
     if problems:
         raise RubricError(sorted(problems, key=lambda p: p.line or 0))
-    try:
-        rubric = Rubric.model_validate(doc.data)
-    except ValidationError as exc:
-        problems += [_problem_from_pydantic(doc, error) for error in exc.errors(include_url=False)]
-        raise RubricError(sorted(problems, key=lambda p: p.line or 0)) from None
+    rubric = validate_document(doc, Rubric, problems)
     findings = list(semantic_problems(rubric))
     if check_components is not None:
         findings += list(check_components(rubric))
@@ -615,9 +661,9 @@ def pydantic_message(error: dict[str, Any], written: str | None = None, model: t
     return Message("field_invalid", {"detail": error["msg"].removeprefix("Value error, ")})
 
 
-def _problem_from_pydantic(doc: YamlDocument, error: dict[str, Any]) -> Problem:
+def _problem_from_pydantic(doc: YamlDocument, error: dict[str, Any], model: type[BaseModel]) -> Problem:
     loc = tuple(part for part in error["loc"] if part != "[key]")
-    message = pydantic_message(error, doc.scalars.get(loc), Rubric)
+    message = pydantic_message(error, doc.scalars.get(loc), model)
     return Problem(doc.path, doc.line_for(loc), _dotted(doc.as_written(loc)), message)
 
 

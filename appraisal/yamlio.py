@@ -21,8 +21,8 @@ from .i18n import Message
 Loc = tuple[str | int, ...]
 
 
-class _PlainLoader(yaml.SafeLoader):
-    """Safe loader without the implicit timestamp resolver: dates stay strings."""
+class _PlainLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe loader (libyaml when available) without the implicit timestamp resolver: dates stay strings."""
 
 
 _PlainLoader.yaml_implicit_resolvers = {
@@ -99,29 +99,32 @@ def load_yaml(path: Path | str, text: str | None = None) -> YamlDocument:
     if text is None:
         text = Path(path).read_text(encoding="utf-8-sig")
     doc = YamlDocument(name, None)
+    loader = _PlainLoader(text)
     try:
-        node = yaml.compose(text, Loader=_PlainLoader)
+        node = loader.get_single_node()
+        if node is None:
+            doc.data = {}
+            return doc
+        _index(node, (), doc, loader)
+        doc.data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         detail = " ".join(str(part) for part in (exc.context, exc.problem) if part)
         doc.problems.append(
             Problem(name, mark.line + 1 if mark else None, "", Message("yaml_syntax", {"problem": detail}))
         )
-        return doc
-    if node is None:
-        doc.data = {}
-        return doc
-    _index(node, (), doc)
-    doc.data = yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - _PlainLoader is a SafeLoader
+        doc.data = None
+    finally:
+        loader.dispose()
     return doc
 
 
-def _index(node: yaml.Node, loc: Loc, doc: YamlDocument) -> None:
+def _index(node: yaml.Node, loc: Loc, doc: YamlDocument, loader: Any) -> None:
     doc.lines.setdefault(loc, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         first_seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
-            key = _scalar_key(key_node)
+            key = loader.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
             line = key_node.start_mark.line + 1
             if key in first_seen:
                 doc.problems.append(
@@ -135,17 +138,10 @@ def _index(node: yaml.Node, loc: Loc, doc: YamlDocument) -> None:
                 continue
             first_seen[key] = line
             doc.lines[(*loc, key)] = line
-            _index(value_node, (*loc, key), doc)
+            _index(value_node, (*loc, key), doc, loader)
     elif isinstance(node, yaml.SequenceNode):
         doc.sequences.add(loc)
         for index, item in enumerate(node.value):
-            _index(item, (*loc, index), doc)
+            _index(item, (*loc, index), doc, loader)
     else:
         doc.scalars[loc] = node.value
-
-
-def _scalar_key(node: yaml.Node) -> Any:
-    """The Python value of a mapping key, resolved the way the loader will resolve it."""
-    if isinstance(node, yaml.ScalarNode):
-        return _PlainLoader(" ").construct_object(node)
-    return str(node.value)

@@ -307,7 +307,7 @@ def test_rubric_show_text():
     result = invoke("rubric", "show", "contoh-360", "--lang", "en")
     assert result.exit_code == 0
     assert "contoh-360 2026.1: Example 360-degree Employee Appraisal" in result.stdout
-    assert "scoring: weighting group-weights; calibration none; classification bands; development gaps" in result.stdout
+    assert "scoring: weighting group-weights; calibration none; classification bands; development gap-training" in result.stdout
 
 
 def test_schema_is_json_schema_and_docs_copy_is_current():

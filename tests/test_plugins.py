@@ -21,6 +21,7 @@ from appraisal.components import (
     Classifier,
     Flag,
     Column,
+    DevelopmentPlan,
     Example,
     FlagRule,
     InputTable,
@@ -253,7 +254,8 @@ def test_hook_register_recommenders(tmp_path):
             for e in range(len(data.employees)):
                 c = int(np.nanargmin(scores.competency[e]))
                 value = float(scores.competency[e, c])
-                plans.append([PlanEntry(competency=data.rubric.layout.competency_ids[c], required=4, achieved=value, gap=4 - value, priority=1)])
+                entry = PlanEntry(competency=data.rubric.layout.competency_ids[c], required=4, achieved=value, gap=4 - value, priority=1)
+                plans.append(DevelopmentPlan([entry], insights={"lowest": value}))
             return plans
 
     class Plugin:
@@ -264,6 +266,7 @@ def test_hook_register_recommenders(tmp_path):
     path = rubric_variant(tmp_path, "development: lowest")
     record = score_rows(make_host(Plugin()), path, ROWS, tmp_path).record(0)
     assert record["development_plan"] == [{"competency": "b", "required": 4.0, "achieved": 3.0, "gap": 1.0, "priority": 1.0, "actions": []}]
+    assert record["development"] == {"lowest": pytest.approx(3.0)}
 
 
 def test_hook_register_flag_rules(tmp_path):

@@ -59,7 +59,7 @@ def test_row_order_does_not_change_results(tmp_path_factory, seed, order, weight
         assert_records_close(left, right)
 
 
-LINEAR_FIELDS = {"score", "score_raw", "score_shown", "self", "mean", "mean_calibrated", "overall", "overall_raw", "overall_shown"}
+LINEAR_FIELDS = {"score", "score_raw", "score_shown", "self", "others", "mean", "mean_calibrated", "overall", "overall_raw", "overall_shown"}
 
 
 def _is_linear(path: str) -> bool:

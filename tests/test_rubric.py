@@ -62,7 +62,8 @@ CASES = {
     ),
     "YAML syntax error": (
         BASE.replace("name: K", "name: [K"),
-        ["7: invalid YAML: while parsing a flow sequence expected ',' or ']', but got ':'"],
+        # libyaml words it "did not find expected ',' or ']'"; the pure-Python parser "expected ',' or ']', but got ':'"
+        ["7: invalid YAML: while parsing a flow sequence"],
     ),
     "number where text is expected, as typed": (
         BASE.replace('version: "1"', "version: 1.10"),
@@ -117,7 +118,10 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_invalid_rubric(tmp_path, case):
     text, expected = CASES[case]
-    assert problems(tmp_path, text) == expected
+    found = problems(tmp_path, text)
+    if case == "YAML syntax error":
+        found = [p[: len(expected[0])] for p in found]
+    assert found == expected
 
 
 def test_component_problems_point_into_the_yaml(tmp_path, host):
