@@ -51,7 +51,7 @@ def score_rows(
     rows: Iterable[Sequence[Any] | Mapping[str, Any]],
     workdir: Path,
     *,
-    roster: Iterable[Sequence[Any]] | None = None,
+    roster: Iterable[Sequence[Any] | Mapping[str, Any]] | None = None,
     tables: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     weighting: str | None = None,
     calibration: Sequence[str] | None = None,
@@ -67,9 +67,9 @@ def score_rows(
     ratings = write_rows(workdir / "ratings.csv", rows)
     roster_path = None
     if roster is not None:
-        roster_path = write_rows(
-            workdir / "roster.csv", roster, ("employee_id", "name", "unit", "position", "supervisor_id")
-        )
+        roster = list(roster)
+        header = tuple(roster[0]) if roster and isinstance(roster[0], Mapping) else ("employee_id", "name", "unit", "position", "supervisor_id")
+        roster_path = write_rows(workdir / "roster.csv", roster, header)
     table_paths = {
         name: write_rows(workdir / f"{name}.csv", rows, tuple(rows[0]) if rows else ())
         for name, rows in (tables or {}).items()

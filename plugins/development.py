@@ -24,7 +24,6 @@ from appraisal import hookimpl
 from appraisal.components import ComponentOptions, DevelopmentPlan, PlanEntry, Recommender
 from appraisal.errors import RubricError
 from appraisal.rubric import Identifier, Text, load_model_file
-from appraisal.scoring import safe_divide
 from appraisal.uncertainty import overall_coefficients
 
 FORMS = {
@@ -148,8 +147,7 @@ class GapTraining(Recommender):
         gap = required - achieved
         with np.errstate(invalid="ignore"):
             has_gap = ~np.isnan(gap) & (gap > options.min_gap + 1e-9)
-            certainty = np.where(has_gap, _phi(safe_divide(gap, se, fill=np.inf)), 0.0)
-        priority = np.where(has_gap, gap * layout.competency_weight * certainty, -np.inf)
+        priority = np.where(has_gap, priorities(gap, layout.competency_weight, se), -np.inf)
         employment = data.employees.extra.get(options.employment_column, np.full(n, "", dtype=object))
         agreement = _self_other(scores, layout, options)
         strengths = _strengths(scores, required, rubric, options)
@@ -206,9 +204,13 @@ class GapTraining(Recommender):
         return plans
 
 
-def _phi(values: np.ndarray) -> np.ndarray:
-    normal = NormalDist()
-    return np.vectorize(normal.cdf, otypes=[float])(values)
+def priorities(gap: np.ndarray, weight: np.ndarray, se: np.ndarray) -> np.ndarray:
+    """gap × weight × P(the true gap is positive), P = Φ(gap / SE); without an SE the gap is taken as certain."""
+    known = np.isfinite(se) & (se > 0)
+    certainty = np.ones_like(np.asarray(gap, dtype=np.float64))
+    ratio = np.where(known, gap / np.where(known, se, 1.0), 0.0)
+    certainty = np.where(known, np.vectorize(NormalDist().cdf, otypes=[float])(ratio), certainty)
+    return gap * weight * certainty
 
 
 def _required(rubric, profile: np.ndarray) -> np.ndarray:
@@ -242,7 +244,7 @@ def _self_other(scores, layout, options) -> list[dict[str, object]]:
         if np.isnan(difference[e]):
             result.append({"self_other": None, "blind_spots": [], "hidden_strengths": []})
             continue
-        threshold = max(options.agreement_band, options.z * float(scores.overall_se[e]))
+        threshold = max(options.agreement_band, options.z * float(np.nan_to_num(scores.overall_se[e])))
         if difference[e] > threshold:
             category = "over-estimator"
         elif difference[e] < -threshold:
@@ -252,7 +254,7 @@ def _self_other(scores, layout, options) -> list[dict[str, object]]:
         spots, hidden = [], []
         for c in np.flatnonzero(both[e]):
             d = float(own[e, c] - others[e, c])
-            margin = max(options.blind_spot_gap, options.z * float(se[e, c]))
+            margin = max(options.blind_spot_gap, options.z * float(np.nan_to_num(se[e, c])))
             entry = {"competency": layout.competency_ids[c], "self": float(own[e, c]), "others": float(others[e, c]), "difference": round(d, 6)}
             if d >= margin - 1e-9:
                 spots.append(entry)
