@@ -377,6 +377,41 @@ def explain(app: AppContext, run_dir: Path, employee_id: str, lang: str | None, 
 
 
 @cli.command()
+@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="A run's output directory.")
+@click.option("employees", "--employee", multiple=True, help="Only this employee (repeatable); default: everyone.")
+@click.option("formats", "--format", default="html,xlsx", show_default=True, help="Report formats, comma-separated.")
+@click.option("--lang", type=LANG_CHOICE, help="Language (default: the run's).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Output directory (default: RUN/reports).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+@pass_app
+def report(
+    app: AppContext, run_dir: Path, employees: tuple[str, ...], formats: str, lang: str | None, out_dir: Path | None, quiet: bool
+) -> None:
+    """Write reports of a finished run: individual and organisation HTML, an XLSX workbook for HR."""
+    from appraisal.runner import write_reports
+
+    target = out_dir or run_dir / "reports"
+    names = [f.strip() for f in formats.split(",") if f.strip()]
+    bars: list[Any] = []
+
+    def progress(done: int, total: int) -> None:
+        if not bars and not quiet and sys.stderr.isatty() and total:
+            bars.append(click.progressbar(length=total, label="reports", file=sys.stderr, show_pos=True))
+            bars[0].__enter__()
+        if bars:
+            bars[0].update(done)
+
+    try:
+        with domain_errors(app, lang or "id"):
+            written = write_reports(app.host, run_dir, names, target, lang, list(employees) or None, progress)  # type: ignore[arg-type]
+    finally:
+        for bar in bars:
+            bar.__exit__(None, None, None)
+    if not quiet:
+        click.echo(f"wrote {len(written)} files into {target}")
+
+
+@cli.command()
 @click.option("json_", "--json", is_flag=True, help="Output as JSON.")
 @pass_app
 def plugins(app: AppContext, json_: bool) -> None:

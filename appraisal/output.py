@@ -65,24 +65,28 @@ def write_atomically(
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
     try:
         written = produce(staging)
-        outputs = [{"file": p.name, "sha256": sha256_of(p), "bytes": p.stat().st_size} for p in written]
+        outputs = [
+            {"file": p.relative_to(staging).as_posix(), "sha256": sha256_of(p), "bytes": p.stat().st_size} for p in written
+        ]
         (staging / MANIFEST).write_text(
             json.dumps(manifest(outputs), indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
         )
         previous = _previous_outputs(out_dir)
         for path in written:
-            os.replace(path, out_dir / path.name)
-        for name in previous - {p.name for p in written}:
+            target = out_dir / path.relative_to(staging)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+        for name in previous - {entry["file"] for entry in outputs}:
             (out_dir / name).unlink(missing_ok=True)
         os.replace(staging / MANIFEST, out_dir / MANIFEST)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return [out_dir / p.name for p in written] + [out_dir / MANIFEST]
+    return [out_dir / p.relative_to(staging) for p in written] + [out_dir / MANIFEST]
 
 
 def _previous_outputs(out_dir: Path) -> set[str]:
     try:
         manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
-        return {entry["file"] for entry in manifest.get("outputs", []) if "/" not in entry["file"]}
+        return {entry["file"] for entry in manifest.get("outputs", []) if ".." not in Path(entry["file"]).parts}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return set()

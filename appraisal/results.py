@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
@@ -116,6 +116,7 @@ class ComputedRun(RunView):
             "cluster": _rounded(scores.cluster),
         }
         self._adjustment = self._group_adjustments()
+        self._comments = self._visible_comments()
         self._flags_by_employee: dict[str, list[Flag]] = {}
         for flag in outcome.flags:
             if flag.subject == "employee" and flag.audience == "employee":
@@ -281,10 +282,36 @@ class ComputedRun(RunView):
             "development_plan": [plan_entry(entry) for entry in outcome.plans[e].entries],
             "development": dict(outcome.plans[e].insights),
             "development_hr": dict(outcome.plans[e].hr_only),
+            "comments": self._comments.get(e, []),
             "flags": [flag_to_dict(flag) for flag in self._flags_by_employee.get(employee_id, [])],
         }
         record["trace"] = self.trace(record, e)
         return record
+
+    def _visible_comments(self) -> dict[int, list[dict[str, str]]]:
+        """Employee code → comments from rater groups shown for that competency, without rater ids.
+
+        A group below its anonymity minimum contributes no comment at all; the
+        comments are sorted by group, competency and text so their order
+        cannot point at a rater either.
+        """
+        frame = self.outcome.inputs.frame
+        if frame.comments is None:
+            return {}
+        layout = self.outcome.rubric.rubric.layout
+        stats = self.outcome.scores.group_stats
+        has_text = np.flatnonzero(np.asarray([bool(c and str(c).strip()) for c in frame.comments], dtype=bool))
+        shown = stats.visible[frame.ratee[has_text], frame.competency[has_text], frame.group[has_text]]
+        found: dict[int, list[dict[str, str]]] = {}
+        for index in has_text[shown]:
+            found.setdefault(int(frame.ratee[index]), []).append(
+                {
+                    "group": layout.group_ids[frame.group[index]],
+                    "competency": layout.competency_ids[frame.competency[index]],
+                    "text": str(frame.comments[index]).strip(),
+                }
+            )
+        return {e: sorted(items, key=lambda c: (c["group"], c["competency"], c["text"])) for e, items in found.items()}
 
     def _group_adjustments(self) -> dict[tuple[int, int], dict[str, float]]:
         """(employee, group) → mean leniency of the group's counted raters and their number, per calibration step.
@@ -466,13 +493,16 @@ def build_meta(outcome: Outcome) -> dict[str, Any]:
 
 
 class StoredRun(RunView):
-    """A finished run read back from its ``results.json``."""
+    """A finished run read back from its ``results.json`` (optionally only some employees)."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, only: Iterable[str] | None = None) -> None:
         with (run_dir / "results.json").open(encoding="utf-8") as handle:
             data = json.load(handle)
         self._meta = data["run"]
         self._employees = data["employees"]
+        if only is not None:
+            wanted = set(only)
+            self._employees = [record for record in self._employees if record["employee_id"] in wanted]
         self._flags = [flag_from_dict(record) for record in data.get("flags", [])]
         self._raters = data.get("raters", [])
 

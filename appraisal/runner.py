@@ -8,20 +8,21 @@ from __future__ import annotations
 import platform
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import InputError
+from .components import RunView
+from .errors import AppraisalError, InputError
 from .i18n import Lang
 from .ingest import IngestReport, Inputs, ingest
 from .output import REJECTS, sha256_of, write_atomically, write_rejects
 from .pipeline import Outcome, Overrides, Progress, run_pipeline
 from .plugins import PluginHost
-from .results import ComputedRun
+from .results import ComputedRun, StoredRun
 from .rubric import LoadedRubric, load_rubric
 
 DEFAULT_FORMATS = ("csv", "json")
@@ -161,3 +162,79 @@ def build_manifest(
         "duration_seconds": round(seconds, 3),
         "outputs": outputs,
     }
+
+
+class _Counting(RunView):
+    """A run view that reports progress as its employee records are read."""
+
+    def __init__(self, run: RunView, progress: Callable[[int], None]) -> None:
+        self._run, self._progress = run, progress
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self._run.meta
+
+    def employees(self) -> Iterator[dict[str, Any]]:
+        for record in self._run.employees():
+            yield record
+            self._progress(1)
+
+    def flags(self):
+        return self._run.flags()
+
+    def raters(self) -> list[dict[str, Any]]:
+        return self._run.raters()
+
+    def summary(self) -> dict[str, Any]:
+        return self._run.summary()
+
+
+def write_reports(
+    host: PluginHost,
+    run_dir: Path,
+    formats: Sequence[str],
+    out_dir: Path,
+    lang: Lang | None = None,
+    employees: Sequence[str] | None = None,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> list[Path]:
+    """Write report formats for a finished run into ``out_dir``, atomically, with a manifest.
+
+    :param employees: only these employee ids (default: everyone).
+    :param progress: called with (records just done, records in all) as writers read employees.
+    :raises AppraisalError: for an unknown format or employee, or a run without results.json.
+    """
+    components = [host.component("output format", name) for name in formats]
+    if not (run_dir / "results.json").is_file():
+        raise AppraisalError(f"{run_dir} holds no results.json; run `appraisal run ... --out {run_dir}` first")
+    stored = StoredRun(run_dir, employees)
+    if employees is not None:
+        missing = sorted(set(employees) - {record["employee_id"] for record in stored.employees()})
+        if missing:
+            raise AppraisalError(f"not in the run {run_dir}: {', '.join(missing)}")
+    language: Lang = lang or stored.meta.get("language", "id")
+    count = sum(1 for _ in stored.employees())
+    total = count * len(components)
+    progress(0, total)
+    view = _Counting(stored, lambda done: progress(done, total))
+    started = datetime.now(timezone.utc)
+
+    def produce(staging: Path) -> list[Path]:
+        written: list[Path] = []
+        for registered in components:
+            component = registered.component
+            written += component.write(view, staging, language, host.options(component, {}))
+        return written
+
+    def manifest(outputs: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "engine": {"name": "appraisal", "version": __version__},
+            "source_run": {"path": str(run_dir), "results_sha256": sha256_of(run_dir / "results.json")},
+            "formats": list(formats),
+            "lang": language,
+            "employees": count,
+            "started_at": started.isoformat(timespec="seconds"),
+            "outputs": outputs,
+        }
+
+    return write_atomically(out_dir, produce, manifest)

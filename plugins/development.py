@@ -245,9 +245,10 @@ def _self_other(scores, layout, options) -> list[dict[str, object]]:
             result.append({"self_other": None, "blind_spots": [], "hidden_strengths": []})
             continue
         threshold = max(options.agreement_band, options.z * float(np.nan_to_num(scores.overall_se[e])))
-        if difference[e] > threshold:
+        # The tolerance keeps a difference exactly on the band (0.5 written as 3.5 - 3.0) from flipping with float noise.
+        if difference[e] > threshold + 1e-9:
             category = "over-estimator"
-        elif difference[e] < -threshold:
+        elif difference[e] < -threshold - 1e-9:
             category = "under-estimator"
         else:
             category = "in-agreement-good" if others_overall[e] >= median_others else "in-agreement-poor"

@@ -169,3 +169,22 @@ def test_round_half_up(value, decimals, expected):
 
 def test_round_half_up_keeps_nan():
     assert np.isnan(round_half_up(np.nan, 2))
+
+
+def test_comments_only_from_shown_groups_and_without_names(host, tmp_path):
+    from appraisal.testing import write_rows
+
+    rows = [(*row, "") for row in ROWS]
+    rows[0] = (*ROWS[0], "Teladan dalam disiplin")  # supervisor, A: shown
+    rows[12] = (*ROWS[12], "Sering membantu, <script>alert(1)</script>")  # a subordinate: hidden group
+    rows[11] = (*ROWS[11], "Jarang terlihat")  # P2 on C: peers hidden for C (one observed rating)
+    header = ("ratee_id", "rater_id", "relationship", "competency", "item", "score", "comment")
+    from appraisal.ingest import ingest
+    from appraisal.pipeline import run_pipeline
+    from appraisal.results import ComputedRun
+    from appraisal.runner import load_checked_rubric
+
+    loaded = load_checked_rubric(host, HAND)
+    path = write_rows(tmp_path / "ratings.csv", rows, header)
+    record = ComputedRun(run_pipeline(host, loaded, ingest(host, loaded.rubric, [path]))).record(0)
+    assert record["comments"] == [{"group": "supervisor", "competency": "a", "text": "Teladan dalam disiplin"}]
