@@ -62,8 +62,11 @@ class Component(ABC):
 class RawTable:
     """A table as read from a file: text columns, before any validation.
 
-    :param columns: column name (as written in the file) -> array of ``str``;
-        blank cells are ``""``, never ``None``.
+    :param columns: column name (as written in the file) -> text: a pyarrow
+        string array, a dictionary-encoded one (int32 codes into the distinct
+        values: what the CSV and Parquet readers give, so millions of repeated
+        ids cost 4 bytes a row), either chunked or not, or a sequence of ``str``.
+        Blank cells are ``""``; nulls count as blank.
     :param rows: the row number a person would use to find each record
         (spreadsheet rows count the header as row 1; JSON Lines count lines).
     :param malformed: records the reader could not split into the header's
@@ -71,7 +74,7 @@ class RawTable:
     """
 
     path: str
-    columns: dict[str, Any]  # name -> pyarrow string array (or a sequence of str)
+    columns: dict[str, Any]  # name -> pyarrow (dictionary-encoded) string array, or a sequence of str
     rows: np.ndarray  # int64[N]
     malformed: tuple[tuple[int, str, int], ...] = ()
 

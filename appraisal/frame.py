@@ -34,6 +34,14 @@ class Employees:
 
 
 @dataclass(frozen=True)
+class Comments:
+    """The free-text comments of the ratings that carry one (most carry none)."""
+
+    rating: np.ndarray  # int64[K] row index into the RatingFrame
+    text: np.ndarray  # object[K] the comment, trimmed, never ""
+
+
+@dataclass(frozen=True)
 class RatingFrame:
     """Accepted ratings, one array per column.
 
@@ -52,7 +60,7 @@ class RatingFrame:
     raters: np.ndarray  # object[R] rater ids as text
     rater_employee: np.ndarray  # int64[R] employee code of each rater, -1 = not an employee
     sources: tuple[str, ...]
-    comments: np.ndarray | None = None  # object[N], "" = none
+    comments: Comments | None = None  # None when no rating has a comment
 
     def __len__(self) -> int:
         return len(self.score)

@@ -20,6 +20,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,7 @@ import pyarrow.compute as pc
 
 from .components import RawTable
 from .errors import InputError, Problem
-from .frame import Employees, RatingFrame
+from .frame import Comments, Employees, RatingFrame
 from .i18n import Message, join_values
 from .rubric import SELF_GROUP, Rubric
 
@@ -115,16 +116,16 @@ def canonical_column(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lower())
 
 
-def _columns(table: RawTable, required: Sequence[str]) -> dict[str, pa.Array]:
-    """Columns by canonical name, trimmed; raises for missing or repeated required columns."""
-    found: dict[str, pa.Array] = {}
+def _named_columns(table: RawTable, required: Sequence[str]) -> dict[str, Any]:
+    """The reader's columns by canonical name; raises for missing or repeated required columns."""
+    found: dict[str, Any] = {}
     problems: list[Problem] = []
     for raw_name, values in table.columns.items():
         name = canonical_column(raw_name)
         if name in found:
             problems.append(Problem(table.path, 1, raw_name, Message("column_duplicate", {"column": raw_name})))
             continue
-        found[name] = pc.utf8_trim_whitespace(_as_array(values))
+        found[name] = values
     for name in required:
         if name not in found:
             message = Message("column_missing", {"column": name, "found": join_values(list(table.columns))})
@@ -134,8 +135,18 @@ def _columns(table: RawTable, required: Sequence[str]) -> dict[str, pa.Array]:
     return found
 
 
+def _columns(table: RawTable, required: Sequence[str]) -> dict[str, pa.Array]:
+    """Columns by canonical name as trimmed strings (roster and input tables: one row per person)."""
+    return {name: pc.utf8_trim_whitespace(_as_array(values)) for name, values in _named_columns(table, required).items()}
+
+
 def _as_array(values: Any) -> pa.Array:
-    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else pa.array(values, type=pa.string())
+    if isinstance(values, pa.ChunkedArray):
+        array = values.combine_chunks() if values.num_chunks else pa.array([], type=values.type)
+    elif isinstance(values, pa.Array):
+        array = values
+    else:
+        array = pa.array(values, type=pa.string())
     return array.cast(pa.string()).fill_null("")
 
 
@@ -173,11 +184,14 @@ class _Findings:
         mask[list(self.errors)] = True
         return mask
 
-    def rejected_rows(self, columns: dict[str, pa.Array]) -> list[RejectedRow]:
+    def rejected_rows(self, columns: Mapping[str, pa.Array | _Coded]) -> list[RejectedRow]:
         indices = sorted(self.errors)
         if not indices:
             return []
-        taken = {name: values.take(pa.array(indices)).to_pylist() for name, values in columns.items()}
+        taken = {
+            name: values.texts(indices) if isinstance(values, _Coded) else values.take(pa.array(indices)).to_pylist()
+            for name, values in columns.items()
+        }
         return [
             RejectedRow(
                 self.table.path,
@@ -314,13 +328,68 @@ def _position_profiles(positions: pa.Array, rubric: Rubric) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Coded:
+    """A text column as int32 codes into its distinct values (trimmed, each once).
+
+    Ratings repeat a few relationships, competencies, items and scores, and a
+    few thousand ids, millions of times: every check looks at each distinct
+    value once and reaches the rows through the codes.
+    """
+
+    values: pa.Array  # string[D]: distinct, trimmed
+    codes: np.ndarray  # int32[N]: index into values
+
+    @cached_property
+    def blank(self) -> np.ndarray:
+        """``bool[N]``: the cell is empty."""
+        return self.rows(_np(pc.equal(self.values, "")))
+
+    def rows(self, value_mask: np.ndarray) -> np.ndarray:
+        """``bool[N]`` from a ``bool[D]`` mask over the distinct values."""
+        return value_mask[self.codes] if len(value_mask) else np.zeros(len(self.codes), dtype=bool)
+
+    def value(self, index: int) -> str:
+        """One cell as text, for a message (only failing rows are ever looked up)."""
+        return self.values[int(self.codes[index])].as_py()
+
+    def texts(self, indices: Sequence[int]) -> list[str]:
+        return self.values.take(pa.array(self.codes[np.asarray(indices, dtype=np.int64)])).to_pylist()
+
+
+def _coded(values: Any) -> _Coded:
+    """Encode a reader's column (string or dictionary-encoded, chunked or not) as :class:`_Coded`."""
+    if not isinstance(values, (pa.Array, pa.ChunkedArray)):
+        values = pa.array(list(values), type=pa.string())
+    if isinstance(values, pa.Array):
+        values = pa.chunked_array([values])
+    if not pa.types.is_dictionary(values.type):
+        values = pc.dictionary_encode(values.cast(pa.string()))
+    values = values.unify_dictionaries()
+    if values.num_chunks == 0:
+        return _Coded(pa.array([], type=pa.string()), np.zeros(0, dtype=np.int32))
+    dictionary = values.chunk(0).dictionary.cast(pa.string()).fill_null("")
+    codes = np.concatenate(
+        [(chunk.indices.fill_null(-1) if chunk.null_count else chunk.indices).to_numpy(zero_copy_only=False) for chunk in values.chunks]
+    ).astype(np.int32, copy=False)
+    if (codes < 0).any():  # a null cell is a blank one
+        dictionary = pa.concat_arrays([dictionary, pa.array([""], type=pa.string())])
+        codes[codes < 0] = len(dictionary) - 1
+    distinct = pc.dictionary_encode(pc.utf8_trim_whitespace(dictionary))
+    remap = distinct.indices.to_numpy(zero_copy_only=False).astype(np.int32)
+    return _Coded(distinct.dictionary, remap[codes])
+
+
 @dataclass
 class _ParsedRatings:
     """One ratings file after the checks that need only its own rows."""
 
     table: RawTable
-    columns: dict[str, pa.Array]
+    columns: dict[str, _Coded]
     findings: _Findings
+    people: pa.Array  # string[P]: the distinct ratee and rater ids of this file
+    ratee: np.ndarray  # int32[N] index into people
+    rater: np.ndarray  # int32[N] index into people
     group: np.ndarray
     competency: np.ndarray
     item: np.ndarray
@@ -328,61 +397,69 @@ class _ParsedRatings:
 
 
 def _parse_ratings_file(table: RawTable, rubric: Rubric, roster_ids: pa.Array | None, roster_name: str) -> _ParsedRatings:
-    columns = _columns(table, RATING_REQUIRED)
+    columns = {name: _coded(values) for name, values in _named_columns(table, RATING_REQUIRED).items()}
     n = len(table)
     for name in RATING_OPTIONAL:
-        columns.setdefault(name, pa.array([""] * n, type=pa.string()))
+        columns.setdefault(name, _Coded(pa.array([""], type=pa.string()), np.zeros(n, dtype=np.int32)))
     findings = _Findings(table)
     layout = rubric.layout
 
     for name in ("ratee_id", "rater_id", "relationship", "competency"):
-        findings.add(_np(pc.equal(columns[name], "")), name, lambda i: Message("value_blank"))
+        findings.add(columns[name].blank, name, lambda i: Message("value_blank"))
 
     relationship = columns["relationship"]
     spellings, owners = _group_spellings(rubric)
-    matched = _lookup(relationship, spellings)
-    group = np.where(matched >= 0, np.asarray(owners, dtype=np.int64)[np.maximum(matched, 0)], -1)
+    matched = _lookup(relationship.values, spellings)
+    group = np.where(matched >= 0, np.asarray(owners, dtype=np.int64)[np.maximum(matched, 0)], -1)[relationship.codes]
     allowed_groups = join_values(list(layout.group_ids))
     findings.add(
-        (group < 0) & _np(pc.not_equal(relationship, "")),
+        (group < 0) & ~relationship.blank,
         "relationship",
-        lambda i: Message("unknown_relationship", {"value": _value(relationship, i), "allowed": allowed_groups}),
+        lambda i: Message("unknown_relationship", {"value": relationship.value(i), "allowed": allowed_groups}),
     )
 
     competency_column = columns["competency"]
-    competency = _lookup(competency_column, list(layout.competency_ids))
+    competency = _lookup(competency_column.values, list(layout.competency_ids))[competency_column.codes]
     allowed_competencies = join_values(list(layout.competency_ids))
     findings.add(
-        (competency < 0) & _np(pc.not_equal(competency_column, "")),
+        (competency < 0) & ~competency_column.blank,
         "competency",
-        lambda i: Message("unknown_competency", {"value": _value(competency_column, i), "allowed": allowed_competencies}),
+        lambda i: Message("unknown_competency", {"value": competency_column.value(i), "allowed": allowed_competencies}),
     )
 
     item = _check_items(columns, competency, rubric, findings)
     score = _check_scores(columns["score"], rubric, findings)
 
-    ratee, rater = columns["ratee_id"], columns["rater_id"]
-    same_person = _np(pc.equal(ratee, rater))
+    ratee_column, rater_column = columns["ratee_id"], columns["rater_id"]
+    people = pc.unique(pa.concat_arrays([ratee_column.values, rater_column.values]))
+    ratee = _lookup_exact(ratee_column.values, people)[ratee_column.codes]
+    rater = _lookup_exact(rater_column.values, people)[rater_column.codes]
+    same_person = ratee == rater
     known_group = group >= 0
     is_self = group == layout.self_group
     findings.add(
         known_group & is_self & ~same_person,
         "rater_id",
-        lambda i: Message("self_rater_differs", {"rater": _value(rater, i), "ratee": _value(ratee, i)}),
+        lambda i: Message("self_rater_differs", {"rater": rater_column.value(i), "ratee": ratee_column.value(i)}),
     )
     findings.add(
         known_group & ~is_self & same_person,
         "relationship",
-        lambda i: Message("rater_is_ratee", {"relationship": _value(relationship, i)}),
+        lambda i: Message("rater_is_ratee", {"relationship": relationship.value(i)}),
     )
     if roster_ids is not None:
-        in_roster = _np(pc.is_in(ratee, value_set=roster_ids))
+        in_roster = ratee_column.rows(_np(pc.is_in(ratee_column.values, value_set=roster_ids)))
         findings.add(
-            ~in_roster & _np(pc.not_equal(ratee, "")),
+            ~in_roster & ~ratee_column.blank,
             "ratee_id",
-            lambda i: Message("ratee_not_in_roster", {"value": _value(ratee, i), "roster": roster_name}),
+            lambda i: Message("ratee_not_in_roster", {"value": ratee_column.value(i), "roster": roster_name}),
         )
-    return _ParsedRatings(table, columns, findings, group, competency, item, score)
+    return _ParsedRatings(table, columns, findings, people, ratee, rater, group, competency, item, score)
+
+
+def _lookup_exact(values: pa.Array, keys: pa.Array) -> np.ndarray:
+    """``int32``: index of each value in ``keys`` (exact match), -1 where absent."""
+    return pc.index_in(values, value_set=keys).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
 
 
 def _group_spellings(rubric: Rubric) -> tuple[list[str], list[int]]:
@@ -395,12 +472,12 @@ def _group_spellings(rubric: Rubric) -> tuple[list[str], list[int]]:
     return spellings, owners
 
 
-def _check_items(columns: dict[str, pa.Array], competency: np.ndarray, rubric: Rubric, findings: _Findings) -> np.ndarray:
+def _check_items(columns: dict[str, _Coded], competency: np.ndarray, rubric: Rubric, findings: _Findings) -> np.ndarray:
     layout = rubric.layout
     item_column, competency_column = columns["item"], columns["competency"]
     known = competency >= 0
     has_items = known & (layout.items_per_competency[np.maximum(competency, 0)] > 0)
-    blank = _np(pc.equal(item_column, ""))
+    blank = item_column.blank
 
     def items_of(i: int) -> str:
         return join_values([item.id for item in layout.competencies[competency[i]].items])
@@ -408,57 +485,65 @@ def _check_items(columns: dict[str, pa.Array], competency: np.ndarray, rubric: R
     findings.add(
         has_items & blank,
         "item",
-        lambda i: Message("item_required", {"competency": _value(competency_column, i), "allowed": items_of(i)}),
+        lambda i: Message("item_required", {"competency": competency_column.value(i), "allowed": items_of(i)}),
     )
     findings.add(
         known & ~has_items & ~blank,
         "item",
-        lambda i: Message("item_not_allowed", {"competency": _value(competency_column, i), "value": _value(item_column, i)}),
+        lambda i: Message("item_not_allowed", {"competency": competency_column.value(i), "value": item_column.value(i)}),
     )
     item = np.full(len(competency), -1, dtype=np.int64)
     if layout.item_keys:
-        keys = [f"{layout.competency_ids[c]}\x1f{item_id}" for c, item_id in layout.item_keys]
-        canonical_competency = pa.array(
-            np.asarray(layout.competency_ids, dtype=object)[np.maximum(competency, 0)], type=pa.string()
-        )
-        found = _lookup(pc.binary_join_element_wise(canonical_competency, item_column, "\x1f"), keys)
+        # item_of[c, v]: the rubric's index of item value v within competency c (case-insensitive), -1 if none.
+        index_of = {(c, item_id.strip().lower()): k for k, (c, item_id) in enumerate(layout.item_keys)}
+        spelled = [value.lower() for value in item_column.values.to_pylist()]
+        item_of = np.full((len(layout.competency_ids), len(spelled)), -1, dtype=np.int64)
+        for (c, item_id), k in index_of.items():
+            for v in (v for v, text in enumerate(spelled) if text == item_id):
+                item_of[c, v] = k
+        found = item_of[np.maximum(competency, 0), item_column.codes] if len(spelled) else np.full(len(competency), -1)
         item = np.where(has_items & ~blank, found, -1)
         findings.add(
             has_items & ~blank & (found < 0),
             "item",
             lambda i: Message(
                 "unknown_item",
-                {"value": _value(item_column, i), "competency": _value(competency_column, i), "allowed": items_of(i)},
+                {"value": item_column.value(i), "competency": competency_column.value(i), "allowed": items_of(i)},
             ),
         )
     return item
 
 
-def _check_scores(column: pa.Array, rubric: Rubric, findings: _Findings) -> np.ndarray:
-    """Parse scores (decimal point or comma); NaN for blank and 'not observed' codes."""
+def _check_scores(column: _Coded, rubric: Rubric, findings: _Findings) -> np.ndarray:
+    """Parse scores (decimal point or comma); NaN for blank and 'not observed' codes.
+
+    Each distinct spelling is parsed once; rows take their value through the codes.
+    """
     scale = rubric.scale
-    blank = _np(pc.equal(column, ""))
-    not_observed = _np(pc.is_in(pc.utf8_lower(column), value_set=pa.array([c.lower() for c in scale.not_observed])))
-    text = pc.replace_substring(column, ",", ".")
+    values = column.values
+    blank = _np(pc.equal(values, ""))
+    not_observed = _np(pc.is_in(pc.utf8_lower(values), value_set=pa.array([c.lower() for c in scale.not_observed])))
+    text = pc.replace_substring(values, ",", ".")
     numeric = _np(pc.match_substring_regex(text, NUMBER_PATTERN))
-    values = pc.if_else(pa.array(numeric), text, pa.scalar(None, pa.string())).cast(pa.float64())
-    score = _np(values).astype(np.float64)
+    parsed = _np(pc.if_else(pa.array(numeric, type=pa.bool_()), text, pa.scalar(None, pa.string())).cast(pa.float64()))
+    parsed = parsed.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        outside = numeric & ((parsed < scale.min) | (parsed > scale.max))
+        fractional = numeric & ~outside & (parsed != np.round(parsed)) if scale.whole_points else np.zeros_like(numeric)
     codes = join_values(scale.not_observed)
     findings.add(
-        ~blank & ~not_observed & ~numeric,
+        column.rows(~blank & ~not_observed & ~numeric),
         "score",
-        lambda i: Message("score_not_numeric", {"value": _value(column, i), "codes": codes}),
+        lambda i: Message("score_not_numeric", {"value": column.value(i), "codes": codes}),
     )
-    with np.errstate(invalid="ignore"):
-        outside = numeric & ((score < scale.min) | (score > scale.max))
-        fractional = numeric & ~outside & (score != np.round(score)) if scale.whole_points else np.zeros_like(numeric)
     findings.add(
-        outside,
+        column.rows(outside),
         "score",
-        lambda i: Message("score_out_of_scale", {"value": _value(column, i), "min": scale.min, "max": scale.max}),
+        lambda i: Message("score_out_of_scale", {"value": column.value(i), "min": scale.min, "max": scale.max}),
     )
-    findings.add(fractional, "score", lambda i: Message("score_not_whole", {"value": _value(column, i)}))
-    return np.where(numeric & ~outside & ~fractional, score, np.nan)
+    findings.add(column.rows(fractional), "score", lambda i: Message("score_not_whole", {"value": column.value(i)}))
+    usable = np.where(numeric & ~outside & ~fractional, parsed, np.nan)
+    return usable[column.codes] if len(usable) else np.zeros(0)
 
 
 def load_ratings(
@@ -473,8 +558,13 @@ def load_ratings(
     roster_name = employees.source or "" if employees is not None else ""
     parsed = [_parse_ratings_file(read_table(host, path), rubric, roster_ids, roster_name) for path in paths]
 
-    ratee = pa.chunked_array([p.columns["ratee_id"] for p in parsed], type=pa.string()).combine_chunks()
-    rater = pa.chunked_array([p.columns["rater_id"] for p in parsed], type=pa.string()).combine_chunks()
+    # One code per person across all files, in sorted id order, so rows of different files compare
+    # and codes never depend on row order.
+    people = pc.unique(pa.concat_arrays([p.people for p in parsed])) if parsed else pa.array([], type=pa.string())
+    people = people.take(pc.sort_indices(people))
+    to_people = [_lookup_exact(p.people, people).astype(np.int64) for p in parsed]
+    ratee = np.concatenate([m[p.ratee] for m, p in zip(to_people, parsed)])
+    rater = np.concatenate([m[p.rater] for m, p in zip(to_people, parsed)])
     group = np.concatenate([p.group for p in parsed])
     competency = np.concatenate([p.competency for p in parsed])
     item = np.concatenate([p.item for p in parsed])
@@ -483,12 +573,8 @@ def load_ratings(
     local = np.concatenate([np.arange(len(p.table), dtype=np.int64) for p in parsed])
     rows = np.concatenate([p.table.rows for p in parsed]).astype(np.int64)
     rejected = np.concatenate([p.findings.rejected_mask() for p in parsed])
-
-    ratee_code = _codes(ratee)
-    rater_code = _codes(rater)
-    pair = ratee_code * (int(rater_code.max(initial=0)) + 1) + rater_code
-
     offsets = np.cumsum([0] + [len(p.table) for p in parsed])
+    order = _RatingOrder(ratee, rater, competency, item, _ratee_rank(people, employees), len(people), rubric)
 
     def add(mask: np.ndarray, column: str, message: Callable[[int], Message], severity: str = "error") -> None:
         """Record a cross-file finding; ``message`` gets the index in the concatenated rows."""
@@ -504,16 +590,17 @@ def load_ratings(
             return int(rows[index])
         return f"{parsed[source[index]].table.path}:{int(rows[index])}"
 
-    _check_relationship_consistency(pair, group, rejected, where, rubric, add)
+    _check_relationship_consistency(order, group, rejected, where, rubric, add)
     rejected = np.concatenate([p.findings.rejected_mask() for p in parsed])
-    _check_duplicates(pair, competency, item, score, rejected, where, add)
+    _check_duplicates(order, score, rejected, where, add)
     rejected = np.concatenate([p.findings.rejected_mask() for p in parsed])
     accepted = ~rejected
 
     if employees is None:
-        employees = _employees_from_ratees(ratee.filter(pa.array(accepted)))
+        employees = _employees_from_ratees(people.take(pa.array(np.unique(ratee[accepted]))))
+    employee_of_person = _lookup_exact(people, pa.array(employees.ids.tolist(), type=pa.string())).astype(np.int64)
     if employees.source is not None:
-        _check_supervisors(employees, ratee, rater, group, accepted, rubric, add)
+        _check_supervisors(employees, people, employee_of_person, ratee, rater, group, accepted, rubric, add)
 
     not_observed = np.isnan(score)
     for k, p in enumerate(parsed):
@@ -531,58 +618,96 @@ def load_ratings(
                 int((accepted & mine & not_observed).sum()),
             )
         )
-        cycles = sorted(set(pc.unique(p.columns["cycle"].filter(pa.array(accepted[mine]))).to_pylist()) - {""})
+        cycle = p.columns["cycle"]
+        used = np.bincount(cycle.codes[accepted[mine]], minlength=len(cycle.values)) > 0
+        cycles = sorted(set(cycle.values.filter(pa.array(used)).to_pylist()) - {""})
         if len(cycles) > 1:
             report.warnings.append(
                 Problem(p.table.path, None, "cycle", Message("several_cycles", {"cycles": join_values(cycles)}), "warning")
             )
 
-    keep = pa.array(accepted)
-    accepted_rater = rater.filter(keep)
-    rater_ids, rater_codes = _sorted_codes(accepted_rater)
-    employee_index = pa.array(employees.ids.tolist(), type=pa.string())
-    ratee_codes = pc.index_in(ratee.filter(keep), value_set=employee_index).to_numpy(zero_copy_only=False)
-    rater_employee = pc.index_in(pa.array(rater_ids, type=pa.string()), value_set=employee_index)
-    comments = None
-    if any(pc.any(pc.not_equal(p.columns["comment"], "")).as_py() for p in parsed if len(p.table)):
-        comment = pa.chunked_array([p.columns["comment"] for p in parsed], type=pa.string()).combine_chunks()
-        comments = np.asarray(comment.filter(keep).to_pylist(), dtype=object)
+    # The frame keeps the accepted rows sorted by employee, rater, competency and item: results do
+    # not depend on row order, and the engine's grouping steps find their groups already in place.
+    taken = order.sorted[accepted[order.sorted]]
+    rater_people = np.flatnonzero(np.bincount(rater[taken], minlength=len(people)))
+    rater_code_of_person = np.full(len(people), -1, dtype=np.int64)
+    rater_code_of_person[rater_people] = np.arange(len(rater_people))
     frame = RatingFrame(
-        ratee=np.asarray(ratee_codes, dtype=np.int64),
-        rater=rater_codes,
-        group=group[accepted],
-        competency=competency[accepted],
-        item=item[accepted],
-        score=score[accepted],
-        source=source[accepted],
-        row=rows[accepted],
-        raters=np.asarray(rater_ids, dtype=object),
-        rater_employee=rater_employee.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64),
+        ratee=employee_of_person[ratee[taken]],
+        rater=rater_code_of_person[rater[taken]],
+        group=group[taken],
+        competency=competency[taken],
+        item=item[taken],
+        score=score[taken],
+        source=source[taken],
+        row=rows[taken],
+        raters=np.asarray(people.take(pa.array(rater_people)).to_pylist(), dtype=object),
+        rater_employee=employee_of_person[rater_people],
         sources=tuple(p.table.path for p in parsed),
-        comments=comments,
+        comments=_comments(parsed, taken),
     )
     return employees, frame
 
 
-def _codes(values: pa.Array) -> np.ndarray:
-    """Integer code per value (first-seen order), for grouping only."""
-    encoded = pc.dictionary_encode(values)
-    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+def _ratee_rank(people: pa.Array, employees: Employees | None) -> np.ndarray:
+    """``int64[P]``: each person's place in the output order as a ratee.
 
-
-def _sorted_codes(values: pa.Array) -> tuple[list[str], np.ndarray]:
-    """Sorted distinct values and each value's index among them.
-
-    Sorting makes codes independent of row order, so results are too.
+    With a roster that is the roster order, and people not on it come after
+    everyone on it; without one, employees are the rated ids in sorted order,
+    which is the people's own (sorted) order.
     """
-    distinct = pc.unique(values)
-    ordered = distinct.take(pc.sort_indices(distinct))
-    codes = pc.index_in(values, value_set=ordered).to_numpy(zero_copy_only=False).astype(np.int64)
-    return ordered.to_pylist(), codes
+    if employees is None:
+        return np.arange(len(people), dtype=np.int64)
+    rank = _lookup_exact(people, pa.array(employees.ids.tolist(), type=pa.string())).astype(np.int64)
+    missing = rank < 0
+    rank[missing] = len(employees) + np.flatnonzero(missing)
+    return rank
+
+
+class _RatingOrder:
+    """All rows sorted once by (ratee, rater, competency, item), shared by the checks and the frame.
+
+    ``key`` orders rows by ratee in output order, then rater (sorted id),
+    competency and item, so one stable sort gives the duplicate blocks, the
+    rater–ratee pairs and the frame's final order.
+    """
+
+    def __init__(
+        self,
+        ratee: np.ndarray,
+        rater: np.ndarray,
+        competency: np.ndarray,
+        item: np.ndarray,
+        ratee_rank: np.ndarray,
+        n_people: int,
+        rubric: Rubric,
+    ) -> None:
+        self.slots = (len(rubric.layout.competency_ids) + 1) * (len(rubric.layout.item_keys) + 1)
+        self.pair = ratee_rank[ratee] * max(n_people, 1) + rater
+        self.key = self.pair * self.slots + (competency + 1) * (len(rubric.layout.item_keys) + 1) + (item + 1)
+        self.sorted = np.argsort(self.key, kind="stable")
+
+
+def _comments(parsed: Sequence[_ParsedRatings], taken: np.ndarray) -> Comments | None:
+    """The non-blank comments of the rows in ``taken``, by their index in it (the frame's rows)."""
+    if not parsed:
+        return None
+    has_comment = np.concatenate([~p.columns["comment"].blank for p in parsed])
+    frame_index = np.flatnonzero(has_comment[taken])
+    if len(frame_index) == 0:
+        return None
+    row = taken[frame_index]
+    starts = np.cumsum([0] + [len(p.table) for p in parsed])
+    texts = np.empty(len(row), dtype=object)
+    for k, p in enumerate(parsed):
+        mine = (row >= starts[k]) & (row < starts[k + 1])
+        texts[mine] = p.columns["comment"].texts(row[mine] - starts[k])
+    return Comments(rating=frame_index.astype(np.int64), text=texts)
 
 
 def _employees_from_ratees(ratees: pa.Array) -> Employees:
-    ids, _ = _sorted_codes(ratees)
+    """Employees from the ids that were rated (no roster), in sorted id order."""
+    ids = ratees.take(pc.sort_indices(ratees)).to_pylist()
     n = len(ids)
     blank = np.full(n, "", dtype=object)
     return Employees(
@@ -596,7 +721,7 @@ def _employees_from_ratees(ratees: pa.Array) -> Employees:
 
 
 def _check_relationship_consistency(
-    pair: np.ndarray,
+    order: _RatingOrder,
     group: np.ndarray,
     rejected: np.ndarray,
     where: Callable[[int, int], int | str],
@@ -604,17 +729,18 @@ def _check_relationship_consistency(
     add: Callable[..., None],
 ) -> None:
     """One rater rates one ratee under one relationship; later rows that disagree are rejected."""
-    candidates = np.flatnonzero(~rejected & (group >= 0))
-    if len(candidates) == 0:
+    members = order.sorted[~rejected[order.sorted] & (group[order.sorted] >= 0)]
+    if len(members) == 0:
         return
-    _, first, inverse = np.unique(pair[candidates], return_index=True, return_inverse=True)
-    first_row = candidates[first][inverse.reshape(-1)]
-    mismatch = candidates[group[candidates] != group[first_row]]
+    pair = order.pair[members]
+    starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+    first_row = np.minimum.reduceat(members, starts)[np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(members)]))]
+    mismatch = members[group[members] != group[first_row]]
     group_ids = rubric.layout.group_ids
-    mask = np.zeros(len(pair), dtype=bool)
+    mask = np.zeros(len(group), dtype=bool)
     mask[mismatch] = True
-    first_of = np.zeros(len(pair), dtype=np.int64)
-    first_of[candidates] = first_row
+    first_of = np.zeros(len(group), dtype=np.int64)
+    first_of[members] = first_row
     add(
         mask,
         "relationship",
@@ -625,46 +751,39 @@ def _check_relationship_consistency(
 
 
 def _check_duplicates(
-    pair: np.ndarray,
-    competency: np.ndarray,
-    item: np.ndarray,
+    order: _RatingOrder,
     score: np.ndarray,
     rejected: np.ndarray,
     where: Callable[[int, int], int | str],
     add: Callable[..., None],
 ) -> None:
     """Same rater, ratee, competency and item twice: identical copies keep the first; conflicts keep none."""
-    candidates = np.flatnonzero(~rejected)
-    if len(candidates) == 0:
+    members = order.sorted[~rejected[order.sorted]]
+    if len(members) == 0:
         return
-    n_items = int(item.max(initial=-1)) + 2
-    n_comp = int(competency.max(initial=0)) + 1
-    key = (pair[candidates] * n_comp + competency[candidates]) * n_items + (item[candidates] + 1)
-    order = np.argsort(key, kind="stable")
-    sorted_key = key[order]
-    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+    sorted_key = order.key[members]
+    is_first = np.r_[True, sorted_key[1:] != sorted_key[:-1]]
+    starts = np.flatnonzero(is_first)
     sizes = np.diff(np.r_[starts, len(sorted_key)])
     if not (sizes > 1).any():
         return
-    comparable = np.where(np.isnan(score), -np.inf, score)[candidates][order]
+    comparable = np.where(np.isnan(score), -np.inf, score)[members]
     low = np.minimum.reduceat(comparable, starts)
     high = np.maximum.reduceat(comparable, starts)
     block = np.repeat(np.arange(len(starts)), sizes)
     in_duplicate_block = sizes[block] > 1
     identical = (low == high)[block]
-    is_first = np.r_[True, sorted_key[1:] != sorted_key[:-1]]
-    members = candidates[order]
-
-    identical_extra = np.zeros(len(pair), dtype=bool)
+    n = len(score)
+    identical_extra = np.zeros(n, dtype=bool)
     identical_extra[members[in_duplicate_block & identical & ~is_first]] = True
     first_member = members[starts][block]
-    first_of = np.zeros(len(pair), dtype=np.int64)
+    first_of = np.zeros(n, dtype=np.int64)
     first_of[members] = first_member
     add(identical_extra, "score", lambda i: Message("duplicate_rating", {"first": where(int(first_of[i]), i)}))
 
-    conflicting = np.zeros(len(pair), dtype=bool)
+    conflicting = np.zeros(n, dtype=bool)
     conflicting[members[in_duplicate_block & ~identical]] = True
-    block_of = np.zeros(len(pair), dtype=np.int64)
+    block_of = np.zeros(n, dtype=np.int64)
     block_of[members] = block
     block_members: dict[int, list[int]] = defaultdict(list)
     for index in np.flatnonzero(conflicting):
@@ -680,8 +799,10 @@ def _check_duplicates(
 
 def _check_supervisors(
     employees: Employees,
-    ratee: pa.Array,
-    rater: pa.Array,
+    people: pa.Array,
+    employee_of_person: np.ndarray,
+    ratee: np.ndarray,
+    rater: np.ndarray,
     group: np.ndarray,
     accepted: np.ndarray,
     rubric: Rubric,
@@ -691,18 +812,22 @@ def _check_supervisors(
     if SUPERVISOR_GROUP not in rubric.rater_groups or len(employees) == 0:
         return
     supervisor_group = rubric.layout.group_ids.index(SUPERVISOR_GROUP)
-    employee_index = pa.array(employees.ids.tolist(), type=pa.string())
-    ratee_code = pc.index_in(ratee, value_set=employee_index).fill_null(-1).to_numpy(zero_copy_only=False)
-    listed = np.where(ratee_code >= 0, employees.supervisor[np.maximum(ratee_code, 0)], -1)
-    expected = employee_index.take(pa.array(np.maximum(listed, 0)))
-    differs = _np(pc.not_equal(rater, expected))
-    mismatch = accepted & (group == supervisor_group) & (listed >= 0) & differs
+    employee = employee_of_person[ratee]
+    listed = np.where(employee >= 0, employees.supervisor[np.maximum(employee, 0)], -1)
+    # The listed supervisor as a person code (-1 when they never appear in the ratings: then any rater differs).
+    person_of_employee = _lookup_exact(pa.array(employees.ids.tolist(), type=pa.string()), people).astype(np.int64)
+    expected = np.where(listed >= 0, person_of_employee[np.maximum(listed, 0)], -1)
+    mismatch = accepted & (group == supervisor_group) & (listed >= 0) & (rater != expected)
     add(
         mismatch,
         "rater_id",
         lambda i: Message(
             "supervisor_mismatch",
-            {"rater": _value(rater, i), "ratee": _value(ratee, i), "expected": _value(expected, i)},
+            {
+                "rater": people[int(rater[i])].as_py(),
+                "ratee": people[int(ratee[i])].as_py(),
+                "expected": employees.ids[listed[i]],
+            },
         ),
         "warning",
     )

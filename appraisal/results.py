@@ -16,6 +16,7 @@ import json
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, fields
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import numpy as np
 
 from . import __version__
 from .components import Flag, PlanEntry, RunView
+from .grouping import distinct, factorize
 from .pipeline import Outcome
 from .scoring import round_half_up, safe_divide
 from .uncertainty import z_value
@@ -78,7 +80,7 @@ class ComputedRun(RunView):
         stats = scores.group_stats
         others = frame.group != layout.self_group
         n_raters = max(len(frame.raters), 1)
-        pairs = np.unique(frame.ratee[others] * n_raters + frame.rater[others])
+        pairs = distinct(frame.ratee[others] * n_raters + frame.rater[others])
         self._counts = np.stack(
             [
                 np.bincount(frame.ratee, minlength=n_employees),
@@ -115,12 +117,6 @@ class ComputedRun(RunView):
             "reliability": _rounded(scores.reliability),
             "cluster": _rounded(scores.cluster),
         }
-        self._adjustment = self._group_adjustments()
-        self._comments = self._visible_comments()
-        self._flags_by_employee: dict[str, list[Flag]] = {}
-        for flag in outcome.flags:
-            if flag.subject == "employee" and flag.audience == "employee":
-                self._flags_by_employee.setdefault(flag.subject_id, []).append(flag)
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -144,36 +140,53 @@ class ComputedRun(RunView):
         mean = safe_divide(np.bincount(rater, weights=score, minlength=n_raters), n)
         squares = np.bincount(rater, weights=score * score, minlength=n_raters)
         sd = np.sqrt(np.maximum(safe_divide(squares - n * mean**2, n - 1), 0.0))
-        pairs = np.unique(rater * np.int64(len(outcome.inputs.employees) + 1) + frame.ratee[others])
-        ratees = np.bincount(pairs // (len(outcome.inputs.employees) + 1), minlength=n_raters)
+        # Distinct (ratee, rater) pairs first: the frame is sorted by ratee then rater, so they are runs,
+        # and the per-rater counts below then look at pairs, not ratings.
+        _, first = factorize(frame.ratee[others] * np.int64(max(n_raters, 1)) + rater)
+        pair_rater, pair_ratee, pair_group = rater[first], frame.ratee[others][first], frame.group[others][first]
+        ratees = np.bincount(pair_rater, minlength=n_raters)
         unit_codes = np.unique(outcome.inputs.employees.units.astype(str), return_inverse=True)[1].reshape(-1)
         n_units = max(int(unit_codes.max(initial=0)) + 1, 1)
-        unit_pairs = np.unique(rater * np.int64(n_units) + unit_codes[frame.ratee[others]])
+        unit_pairs = np.unique(pair_rater * np.int64(n_units) + unit_codes[pair_ratee])
         units_rated = np.bincount(unit_pairs // n_units, minlength=n_raters)
-        group_pairs = np.unique(rater * np.int64(len(layout.group_ids)) + frame.group[others])
+        group_pairs = np.unique(pair_rater * np.int64(len(layout.group_ids)) + pair_group)
         relationships: list[list[str]] = [[] for _ in range(n_raters)]
         for pair in group_pairs.tolist():
             relationships[pair // len(layout.group_ids)].append(layout.group_ids[pair % len(layout.group_ids)])
         run_mean = float(score.mean()) if len(score) else np.nan
-        records = []
-        for r in range(n_raters):
-            record = {
-                "rater_id": str(frame.raters[r]),
-                "employee": bool(frame.rater_employee[r] >= 0),
-                "ratings": int(n[r]),
-                "ratees": int(ratees[r]),
-                "relationships": relationships[r],
-                "mean": number(mean[r]),
-                "sd": number(sd[r]),
-                "centring_offset": number(mean[r] - run_mean),
-                "units_rated": int(units_rated[r]),
-                "leniency": {name: number(e.effect[r]) for name, e in outcome.rater_effects.items()},
-                "leniency_se": {
-                    name: number(e.se[r]) for name, e in outcome.rater_effects.items() if e.se is not None
-                },
+
+        def column(values: np.ndarray) -> list[float | None]:
+            return _nulls(_rounded(values).tolist())
+
+        effects = {name: column(e.effect) for name, e in outcome.rater_effects.items()}
+        effect_se = {name: column(e.se) for name, e in outcome.rater_effects.items() if e.se is not None}
+        columns = zip(
+            frame.raters.tolist(),
+            (frame.rater_employee >= 0).tolist(),
+            n.tolist(),
+            ratees.tolist(),
+            relationships,
+            column(mean),
+            column(sd),
+            column(mean - run_mean),
+            units_rated.tolist(),
+        )
+        return [
+            {
+                "rater_id": str(rater_id),
+                "employee": employee,
+                "ratings": ratings,
+                "ratees": rated,
+                "relationships": groups,
+                "mean": mean_r,
+                "sd": sd_r,
+                "centring_offset": offset,
+                "units_rated": units,
+                "leniency": {name: values[r] for name, values in effects.items()},
+                "leniency_se": {name: values[r] for name, values in effect_se.items()},
             }
-            records.append(record)
-        return records
+            for r, (rater_id, employee, ratings, rated, groups, mean_r, sd_r, offset, units) in enumerate(columns)
+        ]
 
     def summary(self) -> dict[str, Any]:
         outcome = self.outcome
@@ -288,7 +301,16 @@ class ComputedRun(RunView):
         record["trace"] = self.trace(record, e)
         return record
 
-    def _visible_comments(self) -> dict[int, list[dict[str, str]]]:
+    @cached_property
+    def _flags_by_employee(self) -> dict[str, list[Flag]]:
+        found: dict[str, list[Flag]] = {}
+        for flag in self.outcome.flags:
+            if flag.subject == "employee" and flag.audience == "employee":
+                found.setdefault(flag.subject_id, []).append(flag)
+        return found
+
+    @cached_property
+    def _comments(self) -> dict[int, list[dict[str, str]]]:
         """Employee code → comments from rater groups shown for that competency, without rater ids.
 
         A group below its anonymity minimum contributes no comment at all; the
@@ -300,20 +322,21 @@ class ComputedRun(RunView):
             return {}
         layout = self.outcome.rubric.rubric.layout
         stats = self.outcome.scores.group_stats
-        has_text = np.flatnonzero(np.asarray([bool(c and str(c).strip()) for c in frame.comments], dtype=bool))
-        shown = stats.visible[frame.ratee[has_text], frame.competency[has_text], frame.group[has_text]]
+        rating = frame.comments.rating
+        shown = stats.visible[frame.ratee[rating], frame.competency[rating], frame.group[rating]]
         found: dict[int, list[dict[str, str]]] = {}
-        for index in has_text[shown]:
+        for index, text in zip(rating[shown].tolist(), frame.comments.text[shown].tolist()):
             found.setdefault(int(frame.ratee[index]), []).append(
                 {
                     "group": layout.group_ids[frame.group[index]],
                     "competency": layout.competency_ids[frame.competency[index]],
-                    "text": str(frame.comments[index]).strip(),
+                    "text": text,
                 }
             )
         return {e: sorted(items, key=lambda c: (c["group"], c["competency"], c["text"])) for e, items in found.items()}
 
-    def _group_adjustments(self) -> dict[tuple[int, int], dict[str, float]]:
+    @cached_property
+    def _adjustment(self) -> dict[tuple[int, int], dict[str, float]]:
         """(employee, group) → mean leniency of the group's counted raters and their number, per calibration step.
 
         Only groups that count (and so meet their anonymity minimum) appear;

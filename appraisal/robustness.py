@@ -20,6 +20,7 @@ import numpy as np
 
 from .components import Classification, Flag, StepInput
 from .frame import Employees
+from .grouping import distinct
 from .scoring import RaterCells
 
 CHUNK_ROWS = 4_000_000
@@ -53,7 +54,7 @@ def leave_one_rater_out(
     """
     counted = weights > 0
     classified = np.asarray([bool(c) for c in categories])
-    pairs = np.unique(cells.ratee[counted] * np.int64(len(data.frame.raters) + 1) + cells.rater[counted])
+    pairs = distinct(cells.ratee[counted] * np.int64(len(data.frame.raters) + 1) + cells.rater[counted])
     pair_ratee = pairs // (len(data.frame.raters) + 1)
     pair_rater = pairs % (len(data.frame.raters) + 1)
     keep = classified[pair_ratee]

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .frame import RatingFrame
+from .grouping import factorize
 from .rubric import RubricLayout
 
 
@@ -66,8 +67,7 @@ def rater_cells(frame: RatingFrame, layout: RubricLayout, n_employees: int, min_
     n_comp = len(layout.competency_ids)
     n_raters = max(len(frame.raters), 1)
     key = (frame.ratee * n_raters + frame.rater) * n_comp + frame.competency
-    _, first, of_rating = np.unique(key, return_index=True, return_inverse=True)
-    of_rating = of_rating.reshape(-1)
+    of_rating, first = factorize(key)
     n_cells = len(first)
     observed = ~np.isnan(frame.score)
     items_observed = np.bincount(of_rating, weights=observed, minlength=n_cells).astype(np.int64)

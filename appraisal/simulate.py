@@ -121,6 +121,7 @@ def simulate(rubric: Rubric, settings: SimulationSettings) -> SimulatedData:
     ratee = np.concatenate([e[0] for e in edges]).astype(np.int64)
     rater = np.concatenate([e[1] for e in edges]).astype(np.int64)
     relationship = np.concatenate([np.full(len(e[0]), e[2], dtype=object) for e in edges])
+    relationship_names, relationship_code = np.unique(relationship, return_inverse=True)
 
     level = scale.min + 0.6 * (scale.max - scale.min)
     true = (
@@ -144,29 +145,35 @@ def simulate(rubric: Rubric, settings: SimulationSettings) -> SimulatedData:
     ]
     item_effect = rng.normal(0, 0.15, len(slots_competency))
     n_slots = len(slots_competency)
-    edge = np.repeat(np.arange(len(ratee)), n_slots)
-    slot = np.tile(np.arange(n_slots), len(ratee))
-    r_ratee, r_rater, competency = ratee[edge], rater[edge], slots_competency[slot]
-    is_self = relationship[edge] == "self"
-    latent = (
-        true[r_ratee, competency]
-        + item_effect[slot]
-        + leniency[r_rater]
-        + np.where(is_self, settings.self_inflation, 0.0)
-        + np.where(colludes_with[r_rater] == r_ratee, settings.collusion_boost, 0.0)
-        + rng.normal(0, settings.noise_sd, len(edge))
-    )
-    score = np.clip(np.rint(latent), scale.min, scale.max).astype(np.int64)
+    # Rating columns stay integer codes (int32) into small dictionaries until the CSV writer
+    # spells them out: a million employees' ~80M ratings then fit in a few GB.
+    edge = np.repeat(np.arange(len(ratee), dtype=np.int32), n_slots)
+    slot = np.tile(np.arange(n_slots, dtype=np.int32), len(ratee))
+    r_ratee, r_rater, competency = ratee[edge].astype(np.int32), rater[edge].astype(np.int32), slots_competency[slot]
+    edge_relationship = relationship_code[edge]
+    is_self = edge_relationship == int(np.flatnonzero(relationship_names == "self")[0])
+    latent = true[r_ratee, competency]  # summed in place: one array of ratings at a time
+    latent += item_effect[slot]
+    latent += leniency[r_rater]
+    latent[is_self] += settings.self_inflation
+    latent[colludes_with[r_rater] == r_ratee] += settings.collusion_boost
+    latent += rng.normal(0, settings.noise_sd, len(edge))
+    score = np.clip(np.rint(latent), scale.min, scale.max).astype(np.int32)
+    del latent
     flat = straight_liner[r_rater] & ~is_self
     score[flat] = min(scale.max, int(np.rint(level + 0.5)))
-    score_text = score.astype(str).astype(object)
-    not_observed = (rng.random(len(edge)) < settings.not_observed_rate) & ~flat
-    not_observed &= ~np.isin(relationship[edge], list(settings.always_observed))
+    # Score text as codes: the points of the scale, then blank, then the 'not observed' code.
+    points = np.arange(int(scale.min), int(scale.max) + 1)
     na_code = scale.not_observed[0] if scale.not_observed else ""
-    score_text[not_observed] = np.where(rng.random(int(not_observed.sum())) < 0.5, "", na_code)
-    comment = np.full(len(edge), "", dtype=object)
+    score_words = [str(p) for p in points] + ["", na_code]
+    score_code = score - int(scale.min)
+    not_observed = (rng.random(len(edge)) < settings.not_observed_rate) & ~flat
+    always = np.flatnonzero(np.isin(relationship_names, list(settings.always_observed)))
+    not_observed &= ~np.isin(edge_relationship, always)
+    score_code[not_observed] = np.where(rng.random(int(not_observed.sum())) < 0.5, len(points), len(points) + 1)
+    comment_code = np.zeros(len(edge), dtype=np.int32)
     commented = rng.random(len(edge)) < settings.comment_rate
-    comment[commented] = np.asarray(COMMENTS, dtype=object)[rng.integers(0, len(COMMENTS), int(commented.sum()))]
+    comment_code[commented] = 1 + rng.integers(0, len(COMMENTS), int(commented.sum()))
 
     ids = _employee_ids(rng, n)
     names = _names(rng, n)
@@ -187,15 +194,16 @@ def simulate(rubric: Rubric, settings: SimulationSettings) -> SimulatedData:
             "employment_type": employment,
         }
     )
+    slot_item_names, slot_item_code = np.unique(slot_item.astype(str), return_inverse=True)
     ratings = pa.table(
         {
-            "ratee_id": ids[r_ratee],
-            "rater_id": ids[r_rater],
-            "relationship": relationship[edge],
-            "competency": np.asarray(layout.competency_ids, dtype=object)[competency],
-            "item": slot_item[slot],
-            "score": score_text,
-            "comment": comment,
+            "ratee_id": _coded(r_ratee, ids),
+            "rater_id": _coded(r_rater, ids),
+            "relationship": _coded(edge_relationship, relationship_names),
+            "competency": _coded(competency, layout.competency_ids),
+            "item": _coded(slot_item_code[slot], slot_item_names),
+            "score": _coded(score_code, score_words),
+            "comment": _coded(comment_code, ("", *COMMENTS)),
         }
     )
     competency_ids = np.asarray(layout.competency_ids, dtype=object)
@@ -215,6 +223,11 @@ def simulate(rubric: Rubric, settings: SimulationSettings) -> SimulatedData:
         }
     )
     return SimulatedData(roster=roster, ratings=ratings, truth=truth, raters=raters)
+
+
+def _coded(codes: np.ndarray, words) -> pa.DictionaryArray:
+    """A text column as int32 codes into ``words`` (written out as text by the CSV writer)."""
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32, copy=False)), pa.array(list(words), type=pa.string()))
 
 
 def _units(rng: np.random.Generator, n: int, low: int, high: int) -> np.ndarray:

@@ -28,6 +28,7 @@ from statistics import NormalDist
 
 import numpy as np
 
+from .grouping import factorize
 from .rubric import RubricLayout
 from .scoring import RaterCells, safe_divide
 
@@ -88,8 +89,7 @@ def rater_spread(cells: RaterCells, cell_scores: np.ndarray, counts: np.ndarray,
     group_variance = np.where(df_g >= MIN_DEGREES_OF_FREEDOM, safe_divide(ss_g, df_g), pooled)
     # Halo: average correlation of one rater's deviations across competencies for one ratee.
     form = cells.ratee * max(int(cells.rater.max(initial=0)) + 1, 1) + cells.rater
-    _, form_code = np.unique(form, return_inverse=True)
-    form_code = form_code.reshape(-1)
+    form_code, _ = factorize(form)
     used = deviation != 0
     m = np.bincount(form_code, weights=used)
     total = np.bincount(form_code, weights=deviation)
@@ -132,8 +132,9 @@ def overall_se(
     sd = np.sqrt(spread.group_variance[cells.group])
     independent = np.bincount(cells.ratee, weights=(coefficient * sd) ** 2, minlength=n_employees)
     form = cells.ratee * max(int(cells.rater.max(initial=0)) + 1, 1) + cells.rater
-    forms, form_code = np.unique(form, return_inverse=True)
-    per_form = np.bincount(form_code.reshape(-1), weights=coefficient * sd)
+    form_code, first = factorize(form)
+    forms = form[first]
+    per_form = np.bincount(form_code, weights=coefficient * sd)
     form_ratee = forms // max(int(cells.rater.max(initial=0)) + 1, 1)
     shared = np.bincount(form_ratee, weights=per_form**2, minlength=n_employees)
     variance = (1 - spread.halo) * independent + spread.halo * shared

@@ -23,19 +23,24 @@ from appraisal.errors import InputError, Problem
 from appraisal.i18n import Message
 
 SNIFF_BYTES = 64 * 1024
+CSV_BLOCK_BYTES = 16 * 1024 * 1024
 
 
 def _unreadable(path: Path, detail: str, code: str = "file_unreadable", line: int | None = None) -> InputError:
     return InputError([Problem(str(path), line, "", Message(code, {"detail": detail}))])
 
 
-def _text_columns(table: pa.Table) -> dict[str, pa.Array]:
-    """Every column as non-null text; a floating NaN is a missing value, like null."""
+def _text_columns(table: pa.Table) -> dict[str, pa.ChunkedArray]:
+    """Every column as text: dictionary-encoded text stays encoded (ingest works on its codes);
+    other types become strings, and a floating NaN is a missing value, like null."""
     import pyarrow.compute as pc
 
     columns = {}
     for name in table.column_names:
-        column = table.column(name).combine_chunks()
+        column = table.column(name)
+        if pa.types.is_dictionary(column.type):
+            columns[name] = column
+            continue
         if pa.types.is_floating(column.type):
             column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
         columns[name] = column.cast(pa.string()).fill_null("")
@@ -50,9 +55,8 @@ class CsvReader(TableReader):
     suffixes = (".csv", ".tsv", ".txt")
 
     def read(self, path: Path) -> RawTable:
-        import pyarrow.csv as pacsv
-
-        head = path.read_bytes()[:SNIFF_BYTES]
+        with path.open("rb") as handle:
+            head = handle.read(SNIFF_BYTES)
         try:
             head_text = head.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -64,44 +68,69 @@ class CsvReader(TableReader):
         header_line = head_text.splitlines()[0]
         delimiter = max((";", ",", "\t"), key=header_line.count)
         header = next(csv.reader([header_line], delimiter=delimiter))
-        skipped: list[str] = []
-
-        def invalid_row(row: Any) -> str:
-            skipped.append(row.text)
-            return "skip"  # recorded below with its line number, never silently dropped
-
-        try:
-            table = pacsv.read_csv(
-                path,
-                parse_options=pacsv.ParseOptions(
-                    delimiter=delimiter, newlines_in_values=True, invalid_row_handler=invalid_row
-                ),
-                convert_options=pacsv.ConvertOptions(
-                    column_types={name: pa.string() for name in header},
-                    strings_can_be_null=False,
-                    quoted_strings_can_be_null=False,
-                ),
-            )
-        except pa.ArrowInvalid as exc:
-            code = "file_not_utf8" if "utf8" in str(exc).lower() else "file_unreadable"
-            raise _unreadable(path, str(exc), code) from None
-        rows, malformed = _csv_positions(path, table.num_rows, delimiter, len(header), bool(skipped))
+        # The fast parse assumes one record per line (it splits the file into blocks for both
+        # cores at line breaks); a line break inside quotes, a malformed record or a blank line
+        # shows up as a count that does not add up, and then the file is parsed the careful way.
+        table, irregular = _parse_csv(path, delimiter, header, newlines_in_values=False)
+        lines = _count_lines(path)
+        if not irregular and lines == table.num_rows + 1:
+            return RawTable(str(path), _text_columns(table), np.arange(2, table.num_rows + 2, dtype=np.int64))
+        del table
+        table, irregular = _parse_csv(path, delimiter, header, newlines_in_values=True)
+        rows, malformed = _csv_positions(path, table.num_rows, delimiter, len(header))
         return RawTable(str(path), _text_columns(table), rows, malformed)
 
 
-def _csv_positions(
-    path: Path, n_records: int, delimiter: str, n_columns: int, had_invalid: bool
-) -> tuple[np.ndarray, tuple[tuple[int, str, int], ...]]:
+def _parse_csv(path: Path, delimiter: str, header: list[str], newlines_in_values: bool) -> tuple[pa.Table, bool]:
+    """Parse with pyarrow into dictionary-encoded text columns; also say whether any record was malformed.
+
+    Dictionary encoding keeps each column as int32 codes plus its distinct
+    values: ids, relationships and scores repeat across millions of rows.
+    """
+    import pyarrow.csv as pacsv
+
+    skipped: list[str] = []
+
+    def invalid_row(row: Any) -> str:
+        skipped.append(row.text)
+        return "skip"  # recounted with its line number by _csv_positions, never silently dropped
+
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=newlines_in_values, invalid_row_handler=invalid_row
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.dictionary(pa.int32(), pa.string()) for name in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        code = "file_not_utf8" if "utf8" in str(exc).lower() else "file_unreadable"
+        raise _unreadable(path, str(exc), code) from None
+    return table, bool(skipped)
+
+
+def _count_lines(path: Path) -> int:
+    """Lines in the file (a last line without a line break counts), read in blocks, not all at once."""
+    lines, last = 0, b"\n"
+    with path.open("rb") as handle:
+        while block := handle.read(CSV_BLOCK_BYTES):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (0 if last == b"\n" else 1)
+
+
+def _csv_positions(path: Path, n_records: int, delimiter: str, n_columns: int) -> tuple[np.ndarray, tuple[tuple[int, str, int], ...]]:
     """The line each record starts on, and the records with the wrong number of columns.
 
-    The common case (one record per line, nothing malformed) is arithmetic;
-    otherwise the file is scanned the way pyarrow splits it: empty and
-    whitespace-only lines are not records, a line break inside quotes is.
+    The file is scanned the way pyarrow splits it: empty and whitespace-only
+    lines are not records, a line break inside quotes is.
     """
     data = path.read_bytes()
-    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    if not had_invalid and lines == n_records + 1:
-        return np.arange(2, n_records + 2, dtype=np.int64), ()
     starts: list[int] = []
     malformed: list[tuple[int, str, int]] = []
     reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=delimiter)
@@ -180,7 +209,9 @@ class ParquetReader(TableReader):
         import pyarrow.parquet as pq
 
         try:
-            table = pq.read_table(path)
+            schema = pq.read_schema(path)
+            text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+            table = pq.read_table(path, read_dictionary=text)  # codes, as the CSV reader gives
         except (pa.ArrowException, OSError) as exc:
             raise _unreadable(path, str(exc)) from None
         return RawTable(str(path), _text_columns(table), np.arange(1, table.num_rows + 1, dtype=np.int64))

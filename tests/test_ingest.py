@@ -17,6 +17,7 @@ import json
 import math
 import random
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from appraisal.errors import InputError
+from appraisal.frame import Comments, RatingFrame
 from appraisal.ingest import Inputs, ingest
 from appraisal.plugins import get_plugin_host
 from appraisal.rubric import Rubric, load_rubric
@@ -135,10 +137,31 @@ def run(host, rubric):
     def _run(*paths: Path, roster: Path | None = None, rubric: Rubric | None = None) -> Inputs:
         inputs = ingest(host, rubric or default_rubric, list(paths), roster)
         check_balanced(inputs)
-        return inputs
+        check_sorted(inputs.frame)
+        return in_file_order(inputs)
 
     default_rubric = rubric
     return _run
+
+
+def check_sorted(frame: RatingFrame) -> None:
+    """The frame's rows are sorted by ratee, rater, competency and item (the engine relies on it)."""
+    key = np.lexsort((frame.item, frame.competency, frame.rater, frame.ratee))
+    assert key.tolist() == list(range(len(frame)))
+
+
+def in_file_order(inputs: Inputs) -> Inputs:
+    """The same inputs with the frame's rows in file and row order, as the tests below read them."""
+    frame = inputs.frame
+    order = np.lexsort((frame.row, frame.source))
+    comments = frame.comments
+    if comments is not None:
+        position = np.empty(len(order), dtype=np.int64)
+        position[order] = np.arange(len(order))
+        moved = np.argsort(position[comments.rating])
+        comments = Comments(rating=position[comments.rating][moved], text=comments.text[moved])
+    columns = ("ratee", "rater", "group", "competency", "item", "score", "source", "row")
+    return replace(inputs, frame=replace(frame, comments=comments, **{c: getattr(frame, c)[order] for c in columns}))
 
 
 def rejections(inputs: Inputs) -> dict[tuple[str, int], list[str]]:
@@ -395,7 +418,9 @@ def test_csv_row_numbers_survive_blank_lines_and_line_breaks_in_values(tmp_path,
     assert inputs.frame.row.tolist() == [2, 3, 7]
     assert rejections(inputs) == {("ratings.csv", 6): ["score_not_numeric"]}
     assert inputs.frame.comments is not None
-    assert [c.replace("\r\n", "\n") for c in inputs.frame.comments] == ["baik", "baris satu\nbaris dua", ""]
+    comments = inputs.frame.comments
+    assert comments.rating.tolist() == [0, 1]  # the third accepted rating has no comment
+    assert [c.replace("\r\n", "\n") for c in comments.text] == ["baik", "baris satu\nbaris dua"]
 
 
 def test_csv_row_numbers_with_only_a_blank_line(tmp_path, run):
