@@ -151,7 +151,10 @@ class GapTraining(Recommender):
         employment = data.employees.extra.get(options.employment_column, np.full(n, "", dtype=object))
         agreement = _self_other(scores, layout, options)
         strengths = _strengths(scores, required, rubric, options)
-        units = np.asarray(data.employees.units, dtype=object)
+        unit_names, unit_of = np.unique(np.asarray(data.employees.units, dtype=str), return_inverse=True)
+        by_unit = np.argsort(unit_of, kind="stable")
+        unit_members = np.split(by_unit, np.cumsum(np.bincount(unit_of, minlength=len(unit_names)))[:-1])
+        ids = [str(i) for i in data.employees.ids]
         plans = []
         for e in range(n):
             kind = str(employment[e]).strip().upper()
@@ -176,10 +179,10 @@ class GapTraining(Recommender):
                 if programme.general and programme.id not in used and (maximum is None or hours + programme.hours <= maximum + 1e-9):
                     entries.append(PlanEntry("", np.nan, np.nan, 0.0, 0.0, [programme.action()]))
                     hours += programme.hours
+            colleagues = unit_members[unit_of[e]]
+            colleagues = colleagues[colleagues != e]
             mentees = {
-                competency: [str(data.employees.ids[v]) for v in np.flatnonzero(
-                    (units == units[e]) & (np.arange(n) != e) & has_gap[:, layout.competency_index[competency]]
-                )]
+                competency: [ids[v] for v in colleagues[has_gap[colleagues, layout.competency_index[competency]]].tolist()]
                 for competency in strengths[e]
             }
             plans.append(
@@ -206,10 +209,11 @@ class GapTraining(Recommender):
 
 def priorities(gap: np.ndarray, weight: np.ndarray, se: np.ndarray) -> np.ndarray:
     """gap × weight × P(the true gap is positive), P = Φ(gap / SE); without an SE the gap is taken as certain."""
-    known = np.isfinite(se) & (se > 0)
-    certainty = np.ones_like(np.asarray(gap, dtype=np.float64))
-    ratio = np.where(known, gap / np.where(known, se, 1.0), 0.0)
-    certainty = np.where(known, np.vectorize(NormalDist().cdf, otypes=[float])(ratio), certainty)
+    gap = np.asarray(gap, dtype=np.float64)
+    known = np.isfinite(se) & (se > 0) & np.isfinite(gap)
+    certainty = np.ones_like(gap)
+    cdf = NormalDist().cdf
+    certainty[known] = [cdf(r) for r in (gap[known] / se[known]).tolist()]
     return gap * weight * certainty
 
 
@@ -239,42 +243,57 @@ def _self_other(scores, layout, options) -> list[dict[str, object]]:
     others_overall = np.where(both.any(axis=1), (np.where(both, others, 0) * coefficient).sum(axis=1), np.nan)
     difference = self_overall - others_overall
     median_others = float(np.nanmedian(others_overall)) if np.isfinite(others_overall).any() else np.nan
+    threshold = np.maximum(options.agreement_band, options.z * np.nan_to_num(scores.overall_se))
+    # The tolerances keep a value exactly on the band (0.5 written as 3.5 - 3.0) or on the median from flipping with float noise.
+    with np.errstate(invalid="ignore"):
+        category = np.where(
+            difference > threshold + 1e-9,
+            "over-estimator",
+            np.where(
+                difference < -threshold - 1e-9,
+                "under-estimator",
+                np.where(others_overall >= median_others - 1e-9, "in-agreement-good", "in-agreement-poor"),
+            ),
+        )
+        d = own - others
+        margin = np.maximum(options.blind_spot_gap, options.z * np.nan_to_num(se))
+        blind = both & (d >= margin - 1e-9)
+        hidden = both & ~blind & (-d >= margin - 1e-9)
+    spots, strengths = _entries_by_employee(blind, own, others, d, layout), _entries_by_employee(hidden, own, others, d, layout)
     result = []
-    for e in range(len(own)):
-        if np.isnan(difference[e]):
+    for e, (category_e, self_e, others_e, difference_e, threshold_e) in enumerate(
+        zip(category.tolist(), self_overall.tolist(), others_overall.tolist(), difference.tolist(), threshold.tolist())
+    ):
+        if difference_e != difference_e:  # NaN: no competency with both self and others
             result.append({"self_other": None, "blind_spots": [], "hidden_strengths": []})
             continue
-        threshold = max(options.agreement_band, options.z * float(np.nan_to_num(scores.overall_se[e])))
-        # The tolerance keeps a difference exactly on the band (0.5 written as 3.5 - 3.0) from flipping with float noise.
-        if difference[e] > threshold + 1e-9:
-            category = "over-estimator"
-        elif difference[e] < -threshold - 1e-9:
-            category = "under-estimator"
-        else:
-            category = "in-agreement-good" if others_overall[e] >= median_others else "in-agreement-poor"
-        spots, hidden = [], []
-        for c in np.flatnonzero(both[e]):
-            d = float(own[e, c] - others[e, c])
-            margin = max(options.blind_spot_gap, options.z * float(np.nan_to_num(se[e, c])))
-            entry = {"competency": layout.competency_ids[c], "self": float(own[e, c]), "others": float(others[e, c]), "difference": round(d, 6)}
-            if d >= margin - 1e-9:
-                spots.append(entry)
-            elif -d >= margin - 1e-9:
-                hidden.append(entry)
         result.append(
             {
                 "self_other": {
-                    "category": category,
-                    "self": round(float(self_overall[e]), 6),
-                    "others": round(float(others_overall[e]), 6),
-                    "difference": round(float(difference[e]), 6),
-                    "threshold": round(threshold, 6),
+                    "category": category_e,
+                    "self": round(self_e, 6),
+                    "others": round(others_e, 6),
+                    "difference": round(difference_e, 6),
+                    "threshold": round(threshold_e, 6),
                 },
-                "blind_spots": spots,
-                "hidden_strengths": hidden,
+                "blind_spots": spots.get(e, []),
+                "hidden_strengths": strengths.get(e, []),
             }
         )
     return result
+
+
+def _entries_by_employee(mask, own, others, difference, layout) -> dict[int, list[dict[str, object]]]:
+    """Employee → the competencies flagged in ``mask`` with self, others and their difference."""
+    found: dict[int, list[dict[str, object]]] = {}
+    employees, competencies = np.nonzero(mask)
+    for e, c, self_score, others_score, d in zip(
+        employees.tolist(), competencies.tolist(), own[mask].tolist(), others[mask].tolist(), difference[mask].tolist()
+    ):
+        found.setdefault(e, []).append(
+            {"competency": layout.competency_ids[c], "self": self_score, "others": others_score, "difference": round(d, 6)}
+        )
+    return found
 
 
 def _strengths(scores, required, rubric, options) -> list[list[str]]:

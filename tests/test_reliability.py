@@ -554,3 +554,14 @@ def test_report_on_hidden_peer_group_from_the_pipeline(tmp_path):
     assert report["peer"]["overall"]["n_ratees"] == 0
     peer = layout.group_ids.index("peer")
     assert not mask[outcome.cells.group == peer].any()
+
+
+def test_the_run_report_sample_is_bounded_and_does_not_depend_on_order():
+    from appraisal.pipeline import reliability_sample
+
+    ids = np.array([f"19{i:016d}" for i in range(30_000)], dtype=object)
+    chosen = reliability_sample(ids, 1_000)
+    assert 1_000 <= chosen.sum() <= 1_001  # CRC-32 ties at the cut could add one
+    shuffled = np.random.default_rng(0).permutation(len(ids))
+    assert set(ids[shuffled][reliability_sample(ids[shuffled], 1_000)]) == set(ids[chosen])
+    assert reliability_sample(ids[:999], 1_000).all()
