@@ -235,18 +235,23 @@ class Classification:
         (may be empty dicts for unclassified employees).
     :param details: optional per employee, JSON-serialisable facts behind the
         category (e.g. a percentage and a second category scheme).
+    :param title: what the classification is called, ``{"id": ..., "en": ...}``;
+        the pipeline fills it from :attr:`Classifier.title`.
     """
 
     categories: np.ndarray
     labels: Mapping[str, Mapping[str, str]]
     reasons: list[Mapping[str, str]]
     details: list[Mapping[str, Any]] | None = None
+    title: Mapping[str, str] | None = None
 
 
 class Classifier(Component):
     """Turns scores into a category per employee."""
 
     kind = "classifier"
+    title: ClassVar[Mapping[str, str]] = {}
+    """What reports call the classification, ``{"id": ..., "en": ...}``; the component name when empty."""
 
     @abstractmethod
     def classify(self, scores: ScoreSummary, data: StepInput, options: ComponentOptions) -> Classification: ...

@@ -439,7 +439,9 @@ def _classify(classifier: _Resolved, summary: ScoreSummary, data: StepInput, n_e
     unknown = set(categories.tolist()) - set(classification.labels) - {""}
     if unknown:
         raise classifier.broken(f"returned categories without labels: {', '.join(sorted(unknown))}")
-    return replace(classification, categories=categories)
+    component = classifier.component
+    title = dict(component.title) or {"id": component.name, "en": component.name}
+    return replace(classification, categories=categories, title=title)
 
 
 def _plain(value: float) -> float | None:

@@ -47,6 +47,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "appraisal_plugins.asn_example",
     "appraisal_plugins.examples",
     "appraisal_plugins.writers",
+    "appraisal_plugins.report_html",
+    "appraisal_plugins.report_xlsx",
 )
 
 REGISTRATION_HOOKS: dict[str, str] = {

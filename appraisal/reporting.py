@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .components import Flag
+from .i18n import Lang, choose
 
 NINE_BOX = "nine-box"
 DEFAULT_MIN_CELL = 3
@@ -210,3 +211,8 @@ def summarise(meta: dict[str, Any], records: Iterable[dict[str, Any]], flags: It
         summary.add(record)
     summary.add_flags(flags)
     return summary
+
+
+def classification_titles(meta: dict[str, Any], lang: Lang) -> dict[str, str]:
+    """Classifier name -> what reports call it in ``lang`` (the name itself when the classifier gave no title)."""
+    return {entry["name"]: choose(entry.get("title") or {}, lang) or entry["name"] for entry in meta.get("classifications", [])}

@@ -506,7 +506,7 @@ def build_meta(outcome: Outcome) -> dict[str, Any]:
         ],
         "categories": {code: dict(label) for code, label in classification.labels.items()} if classification else {},
         "classifications": [
-            {"name": name, "primary": name == outcome.primary, "labels": {code: dict(label) for code, label in c.labels.items()}}
+            {"name": name, "title": dict(c.title or {}), "primary": name == outcome.primary, "labels": {code: dict(label) for code, label in c.labels.items()}}
             for name, c in outcome.classifications.items()
         ],
         "steps": [record.as_dict() for record in outcome.steps],

@@ -137,6 +137,7 @@ class PerilakuSuggestion(Classifier):
     """Di Atas / Sesuai / Di Bawah Ekspektasi suggested by the 360 scores, per value and overall."""
 
     name = "perilaku-360"
+    title = {"id": "Saran perilaku kerja dari 360", "en": "Work behaviour suggested by the 360"}
     summary = "suggested behaviour rating (Di Atas/Sesuai/Di Bawah Ekspektasi) per BerAKHLAK value and overall, from 360"
     Options = PerilakuOptions
 
@@ -210,6 +211,7 @@ class PredikatKinerja(Classifier):
     """PermenPANRB 6/2022 quadrant: rating hasil kerja × rating perilaku kerja → predikat kinerja pegawai."""
 
     name = "predikat-kinerja"
+    title = {"id": "Predikat kinerja", "en": "Performance rating (predikat)"}
     summary = "predikat kinerja (Sangat Baik … Sangat Kurang) from the supervisor's hasil kerja and perilaku ratings (PermenPANRB 6/2022)"
     Options = PredikatOptions
 
@@ -284,6 +286,7 @@ class JobPersonMatch(Classifier):
     """JPM = Σ achieved level ÷ Σ required level over the position profile's competencies, as a percentage."""
 
     name = "jpm"
+    title = {"id": "Job Person Match (JPM)", "en": "Job Person Match (JPM)"}
     summary = "Job Person Match %: achieved ÷ required competency levels; Optimal/Cukup/Kurang Optimal and MS/MMS/KMS"
     Options = JpmOptions
 
@@ -390,6 +393,7 @@ class NineBox(Classifier):
     """Kotak manajemen talenta (PermenPANRB 3/2020 jo 20/2025): box 1–9, follow-up and succession pools."""
 
     name = "nine-box"
+    title = {"id": "Kotak manajemen talenta", "en": "Talent grid box"}
     summary = "nine-box talent grid: performance (predikat) × potential (JPM), boxes 1–9, follow-up and succession pools"
     Options = NineBoxOptions
 

@@ -42,6 +42,7 @@ class BandOptions(ComponentOptions):
 
 class Bands(Classifier):
     name = "bands"
+    title = {"id": "Kategori skor", "en": "Score category"}
     summary = "score bands: each category from its min (inclusive) to the next band's min"
     Options = BandOptions
 

@@ -175,7 +175,7 @@ def test_weighting_and_calibration_overrides_are_recorded(demo, tmp_path):
 def test_unknown_format_or_component_fails_cleanly(demo, tmp_path):
     result = run_demo(demo, tmp_path / "f", "--format", "csv,pdf")
     assert result.exit_code == 1
-    assert "unknown output format 'pdf'; available: csv, json" in result.output
+    assert "unknown output format 'pdf'; available: csv, html, json, xlsx" in result.output
     result = run_demo(demo, tmp_path / "w", "--weighting", "heavy")
     assert result.exit_code == 1 and "unknown weighting scheme 'heavy'" in result.output
     assert not (tmp_path / "f").exists() and not (tmp_path / "w").exists()

@@ -241,8 +241,13 @@ def test_hook_register_classifiers(tmp_path):
             register(PassFail())
 
     path = rubric_variant(tmp_path, "classification: pass-fail", replace=True)
-    record = score_rows(make_host(Plugin()), path, ROWS, tmp_path).record(0)
-    assert record["category"] == {"code": "pass", "label": {"id": "Lulus", "en": "Pass"}, "reason": {"id": "ambang 3.5", "en": "threshold 3.5"}}
+    run = score_rows(make_host(Plugin()), path, ROWS, tmp_path)
+    assert run.record(0)["category"] == {"code": "pass", "label": {"id": "Lulus", "en": "Pass"}, "reason": {"id": "ambang 3.5", "en": "threshold 3.5"}}
+    # Without a title of its own, reports call the classification by the component's name.
+    assert [(c["name"], c["title"]) for c in run.meta["classifications"]] == [("pass-fail", {"id": "pass-fail", "en": "pass-fail"})]
+    PassFail.title = {"id": "Kelulusan", "en": "Pass or fail"}
+    titled = score_rows(make_host(Plugin()), path, ROWS, tmp_path)
+    assert titled.meta["classifications"][0]["title"] == {"id": "Kelulusan", "en": "Pass or fail"}
 
 
 def test_hook_register_recommenders(tmp_path):
