@@ -101,16 +101,34 @@ def solve_effects(
     ridge[offsets[-3] : offsets[-2]] = ridge_ratee
     ridge[offsets[-2] : offsets[-1]] = ridge_rater
 
+    # The intercept and the fixed factors (a few levels each) act through their joint level, so each CG
+    # step makes three passes over the ratings (joint level, ratee, rater) whatever the number of factors.
+    shape = tuple(levels for _, levels in design.fixed)
+    joint = np.ravel_multi_index(tuple(codes for codes, _ in design.fixed), shape) if shape else np.zeros(len(design), dtype=np.int64)
+    n_joint = int(np.prod(shape, dtype=np.int64))
+    small = int(offsets[-3])  # unknowns of the intercept and fixed factors
+    ratee_codes, rater_codes = design.ratee, design.rater
+
     def gather(x: np.ndarray) -> np.ndarray:
-        total = np.zeros(len(design))
-        for (codes, _), start in zip(blocks, offsets):
-            total += x[start + codes]
+        grid = np.full(shape, x[0])
+        for k, levels in enumerate(shape):
+            grid += x[offsets[k + 1] : offsets[k + 2]].reshape([levels if j == k else 1 for j in range(len(shape))])
+        total = grid.reshape(-1)[joint]
+        total += x[offsets[-3] :][ratee_codes]
+        total += x[offsets[-2] :][rater_codes]
         return total
 
     def scatter(v: np.ndarray) -> np.ndarray:
-        return np.concatenate([np.bincount(codes, weights=v, minlength=levels) for codes, levels in blocks])
+        grid = np.bincount(joint, weights=v, minlength=n_joint).reshape(shape)
+        out = np.empty(n_unknowns)
+        out[0] = grid.sum()
+        for k in range(len(shape)):
+            out[offsets[k + 1] : offsets[k + 2]] = grid.sum(axis=tuple(j for j in range(len(shape)) if j != k))
+        out[small : offsets[-2]] = np.bincount(ratee_codes, weights=v, minlength=design.n_ratees)
+        out[offsets[-2] :] = np.bincount(rater_codes, weights=v, minlength=design.n_raters)
+        return out
 
-    counts = np.concatenate([np.bincount(codes, minlength=levels) for codes, levels in blocks]).astype(np.float64)
+    counts = scatter(np.ones(len(design)))
     diagonal = counts + ridge
     inverse_diagonal = np.where(diagonal > 0, 1.0 / np.where(diagonal > 0, diagonal, 1.0), 0.0)
 

@@ -597,7 +597,8 @@ def load_ratings(
     accepted = ~rejected
 
     if employees is None:
-        employees = _employees_from_ratees(people.take(pa.array(np.unique(ratee[accepted]))))
+        rated = np.flatnonzero(np.bincount(ratee[accepted], minlength=len(people)))
+        employees = _employees_from_ratees(people.take(pa.array(rated)))
     employee_of_person = _lookup_exact(people, pa.array(employees.ids.tolist(), type=pa.string())).astype(np.int64)
     if employees.source is not None:
         _check_supervisors(employees, people, employee_of_person, ratee, rater, group, accepted, rubric, add)

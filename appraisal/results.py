@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, fields
+from dataclasses import fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -40,10 +40,15 @@ def number(value: Any) -> float | None:
 
 
 def plan_entry(entry: PlanEntry) -> dict[str, Any]:
-    record = asdict(entry)
-    for key in ("required", "achieved", "gap", "priority"):
-        record[key] = number(record[key])
-    return record
+    # Written out rather than dataclasses.asdict, whose recursive deep copy dominated large runs.
+    return {
+        "competency": entry.competency,
+        "required": number(entry.required),
+        "achieved": number(entry.achieved),
+        "gap": number(entry.gap),
+        "priority": number(entry.priority),
+        "actions": [dict(action) for action in entry.actions],
+    }
 
 
 def flag_to_dict(flag: Flag) -> dict[str, Any]:

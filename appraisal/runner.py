@@ -71,6 +71,8 @@ def run(host: PluginHost, request: RunRequest, progress: Progress = lambda step:
     """
     started = datetime.now(timezone.utc)
     clock = time.perf_counter()
+    stages = StageClock(progress)
+    progress = stages.enter
     loaded = load_checked_rubric(host, request.rubric)
     lang: Lang = request.lang or loaded.rubric.language
     formats = [host.component("output format", name) for name in request.formats]
@@ -98,10 +100,36 @@ def run(host: PluginHost, request: RunRequest, progress: Progress = lambda step:
     def manifest(outputs: list[dict[str, Any]]) -> dict[str, Any]:
         seconds = time.perf_counter() - clock
         built.update(build_manifest(host, request, loaded, report, outcome, outputs, started, seconds, lang))
+        built["stage_seconds"] = stages.finish()
         return built
 
     paths = write_atomically(request.out_dir, produce, manifest)
     return RunReport(outcome, report, paths, built)
+
+
+class StageClock:
+    """Wall time per pipeline stage (for the manifest), passing each stage on to ``progress``."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._current: str | None = None
+        self._since = time.perf_counter()
+        self.seconds: dict[str, float] = {}
+
+    def enter(self, stage: str) -> None:
+        self._close()
+        self._current = stage
+        self._progress(stage)
+
+    def finish(self) -> dict[str, float]:
+        self._close()
+        return self.seconds
+
+    def _close(self) -> None:
+        now = time.perf_counter()
+        if self._current is not None:
+            self.seconds[self._current] = round(self.seconds.get(self._current, 0.0) + now - self._since, 3)
+        self._current, self._since = None, now
 
 
 def row_totals(report: IngestReport) -> dict[str, Any]:

@@ -154,8 +154,7 @@ class JsonResults(OutputFormat):
     def write(self, run, out_dir, lang, options):
         path = out_dir / "results.json"
         with path.open("w", encoding="utf-8") as handle:
-            handle.write('{"run": ')
-            json.dump(run.meta, handle, ensure_ascii=False)
+            handle.write('{"run": ' + json.dumps(run.meta, ensure_ascii=False))
             handle.write(',\n"employees": [\n')
             # json.dumps uses the C encoder; json.dump to a file would not.
             for index, record in enumerate(run.employees()):
@@ -163,9 +162,7 @@ class JsonResults(OutputFormat):
             handle.write('\n],\n"flags": [\n')
             for index, flag in enumerate(run.flags()):
                 handle.write((",\n" if index else "") + json.dumps(flag_to_dict(flag), ensure_ascii=False, allow_nan=False))
-            handle.write('\n],\n"raters": ')
-            json.dump(run.raters(), handle, ensure_ascii=False, allow_nan=False)
-            handle.write("}\n")
+            handle.write('\n],\n"raters": ' + json.dumps(run.raters(), ensure_ascii=False, allow_nan=False) + "}\n")
         return [path]
 
 
