@@ -562,17 +562,20 @@ def load_ratings(
     # and codes never depend on row order.
     people = pc.unique(pa.concat_arrays([p.people for p in parsed])) if parsed else pa.array([], type=pa.string())
     people = people.take(pc.sort_indices(people))
-    to_people = [_lookup_exact(p.people, people).astype(np.int64) for p in parsed]
-    ratee = np.concatenate([m[p.ratee] for m, p in zip(to_people, parsed)])
-    rater = np.concatenate([m[p.rater] for m, p in zip(to_people, parsed)])
-    group = np.concatenate([p.group for p in parsed])
-    competency = np.concatenate([p.competency for p in parsed])
-    item = np.concatenate([p.item for p in parsed])
-    score = np.concatenate([p.score for p in parsed])
-    source = np.concatenate([np.full(len(p.table), k, dtype=np.int64) for k, p in enumerate(parsed)])
-    local = np.concatenate([np.arange(len(p.table), dtype=np.int64) for p in parsed])
-    rows = np.concatenate([p.table.rows for p in parsed]).astype(np.int64)
-    rejected = np.concatenate([p.findings.rejected_mask() for p in parsed])
+    # Person codes in int32 (2 billion people is far off) and no copies for the usual single file:
+    # at a million employees every byte per rating is 80 MB.
+    to_people = [_lookup_exact(p.people, people) for p in parsed]
+    ratee = _joined([m[p.ratee] for m, p in zip(to_people, parsed)])
+    rater = _joined([m[p.rater] for m, p in zip(to_people, parsed)])
+    group = _joined([p.group for p in parsed])
+    competency = _joined([p.competency for p in parsed])
+    item = _joined([p.item for p in parsed])
+    score = _joined([p.score for p in parsed])
+    for p in parsed:  # the joined arrays now hold these
+        p.ratee = p.rater = p.group = p.competency = p.item = p.score = np.zeros(0)
+    source = _joined([np.full(len(p.table), k, dtype=np.int16) for k, p in enumerate(parsed)])
+    rows = _joined([np.asarray(p.table.rows) for p in parsed])
+    rejected = _joined([p.findings.rejected_mask() for p in parsed])
     offsets = np.cumsum([0] + [len(p.table) for p in parsed])
     order = _RatingOrder(ratee, rater, competency, item, _ratee_rank(people, employees), len(people), rubric)
 
@@ -582,7 +585,7 @@ def load_ratings(
         for k, p in enumerate(parsed):
             mine = indices[source[indices] == k]
             if len(mine):
-                p.findings.add(local[mine], column, lambda j, base=int(offsets[k]): message(base + j), severity)
+                p.findings.add(mine - offsets[k], column, lambda j, base=int(offsets[k]): message(base + j), severity)
 
     def where(index: int, seen_from: int) -> int | str:
         """Row number of ``index``; ``file:row`` when it is in another file than ``seen_from``."""
@@ -591,9 +594,9 @@ def load_ratings(
         return f"{parsed[source[index]].table.path}:{int(rows[index])}"
 
     _check_relationship_consistency(order, group, rejected, where, rubric, add)
-    rejected = np.concatenate([p.findings.rejected_mask() for p in parsed])
+    rejected = _joined([p.findings.rejected_mask() for p in parsed])
     _check_duplicates(order, score, rejected, where, add)
-    rejected = np.concatenate([p.findings.rejected_mask() for p in parsed])
+    rejected = _joined([p.findings.rejected_mask() for p in parsed])
     accepted = ~rejected
 
     if employees is None:
@@ -648,6 +651,11 @@ def load_ratings(
         comments=_comments(parsed, taken),
     )
     return employees, frame
+
+
+def _joined(parts: Sequence[np.ndarray]) -> np.ndarray:
+    """The parts end to end; the part itself (no copy) when there is one."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _ratee_rank(people: pa.Array, employees: Employees | None) -> np.ndarray:
