@@ -31,6 +31,11 @@ from .uncertainty import z_value
 
 JSON_DECIMALS = 6
 FLAG_FIELDS = tuple(f.name for f in fields(Flag))
+# The line layout of results.json (see plugins/writers.py JsonResults), which StoredRun streams.
+_RUN_PREFIX = '{"run": '
+_EMPLOYEES_OPEN = '"employees": [\n'
+_FLAGS_OPEN = '"flags": [\n'
+_RATERS_PREFIX = '"raters": '
 
 
 def number(value: Any) -> float | None:
@@ -521,34 +526,65 @@ def build_meta(outcome: Outcome) -> dict[str, Any]:
 
 
 class StoredRun(RunView):
-    """A finished run read back from its ``results.json`` (optionally only some employees)."""
+    """A finished run read back from its ``results.json`` (optionally only some employees).
+
+    The JSON writer puts each employee record and each flag on a line of its
+    own, so records are streamed from the file one at a time: writing reports
+    for a province costs the memory of one record, not of the whole run.  A
+    ``results.json`` laid out otherwise (e.g. re-indented by hand) is read whole.
+    """
 
     def __init__(self, run_dir: Path, only: Iterable[str] | None = None) -> None:
-        with (run_dir / "results.json").open(encoding="utf-8") as handle:
-            data = json.load(handle)
-        self._meta = data["run"]
-        self._employees = data["employees"]
-        if only is not None:
-            wanted = set(only)
-            self._employees = [record for record in self._employees if record["employee_id"] in wanted]
-        self._flags = [flag_from_dict(record) for record in data.get("flags", [])]
-        self._raters = data.get("raters", [])
+        self._path = run_dir / "results.json"
+        self._only = None if only is None else set(only)
+        with self._path.open(encoding="utf-8") as handle:
+            first = handle.readline()
+            second = handle.readline()
+        if first.startswith(_RUN_PREFIX) and first.endswith(",\n") and second == _EMPLOYEES_OPEN:
+            self._whole: dict[str, Any] | None = None
+            self._meta = json.loads(first[len(_RUN_PREFIX) : -2])
+        else:
+            with self._path.open(encoding="utf-8") as handle:
+                self._whole = json.load(handle)
+            self._meta = self._whole["run"]
 
     @property
     def meta(self) -> dict[str, Any]:
         return self._meta
 
+    def _section(self, opening: str) -> Iterator[dict[str, Any]]:
+        """The records of the section whose line is ``opening``, one per line."""
+        with self._path.open(encoding="utf-8") as handle:
+            for line in handle:
+                if line == opening:
+                    break
+            for line in handle:
+                if line.startswith("]"):
+                    return
+                if line.strip():  # an empty section is a blank line
+                    yield json.loads(line.rstrip(",\n"))
+
+    def _records(self, key: str, opening: str) -> Iterator[dict[str, Any]]:
+        return iter(self._whole.get(key, [])) if self._whole is not None else self._section(opening)
+
     def employees(self) -> Iterator[dict[str, Any]]:
-        return iter(self._employees)
+        records = self._records("employees", _EMPLOYEES_OPEN)
+        return records if self._only is None else (r for r in records if r["employee_id"] in self._only)
 
     def flags(self) -> Iterator[Flag]:
-        return iter(self._flags)
+        return (flag_from_dict(record) for record in self._records("flags", _FLAGS_OPEN))
 
     def raters(self) -> list[dict[str, Any]]:
-        return self._raters
+        if self._whole is not None:
+            return self._whole.get("raters", [])
+        with self._path.open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith(_RATERS_PREFIX):
+                    return json.loads(line[len(_RATERS_PREFIX) : line.rindex("}")])
+        return []
 
     def summary(self) -> dict[str, Any]:
-        records = self._employees
+        records = list(self.employees())
         category = [(r["category"] or {}).get("code", "") for r in records]
         return {
             "employee_id": [r["employee_id"] for r in records],
@@ -572,4 +608,4 @@ class StoredRun(RunView):
         }
 
     def employee(self, employee_id: str) -> dict[str, Any] | None:
-        return next((record for record in self._employees if record["employee_id"] == employee_id), None)
+        return next((record for record in self.employees() if record["employee_id"] == employee_id), None)

@@ -241,7 +241,8 @@ def write_reports(
         if missing:
             raise AppraisalError(f"not in the run {run_dir}: {', '.join(missing)}")
     language: Lang = lang or stored.meta.get("language", "id")
-    count = sum(1 for _ in stored.employees())
+    # Counting records would parse them all once more; the meta knows how many there are.
+    count = len(set(employees)) if employees is not None else int(stored.meta.get("employees", 0))
     total = count * len(components)
     progress(0, total)
     view = _Counting(stored, lambda done: progress(done, total))

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from appraisal.i18n import choose
 from appraisal.reporting import summarise
-from appraisal.results import StoredRun
+from appraisal.results import StoredRun, flag_to_dict
 from appraisal.testing import make_host
 from appraisal_cli.cli import AppContext, cli
 from appraisal_plugins.report_xlsx import EXCEL_MAX_ROWS, Field, SheetTable, XlsxOptions, XlsxWorkbook
@@ -324,3 +324,20 @@ def test_each_value_gets_the_cell_type_excel_needs(tmp_path):
     assert all(row[0].data_type == "s" and row[0].quotePrefix for row in rows[:3])
     assert [(row[1].value, row[1].data_type, row[1].number_format) for row in rows[6:8]] == [(-1.5, "n", "0.00"), (0, "n", "0.00")]
     assert rows[8][1].value is True and rows[8][1].number_format == "General"  # yes/no is not a number
+
+
+def test_stored_run_streams_what_json_load_reads(asn_run, tmp_path):
+    whole = json.loads((asn_run / "results.json").read_text(encoding="utf-8"))
+    indented = tmp_path / "indented"
+    indented.mkdir()
+    (indented / "results.json").write_text(json.dumps(whole, indent=2, ensure_ascii=False), encoding="utf-8")
+    streamed, read_whole = StoredRun(asn_run), StoredRun(indented)
+    assert streamed._whole is None and read_whole._whole is not None  # one record at a time, unless re-laid-out
+    for run in (streamed, read_whole):
+        assert run.meta == whole["run"]
+        assert list(run.employees()) == whole["employees"]
+        assert [flag_to_dict(flag) for flag in run.flags()] == whole["flags"]
+        assert run.raters() == whole["raters"]
+    chosen = whole["employees"][7]["employee_id"]
+    assert [r["employee_id"] for r in StoredRun(asn_run, only=[chosen]).employees()] == [chosen]
+    assert StoredRun(asn_run).employee(chosen) == whole["employees"][7]
