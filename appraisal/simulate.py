@@ -2,7 +2,8 @@
 
 An organisation of units (each with a head), employees with a true level per
 competency, and raters with known leniency.  Each employee is rated by their
-supervisor, a few peers, their subordinates (heads only) and themselves; every
+supervisor, a few peers, their subordinates (heads only; heads report to heads
+in a tree) and themselves; every
 rating is ``true level + rater leniency (+ self-inflation) + noise``, rounded
 to the scale.  ``truth.csv`` keeps the true levels so calibration can be
 checked against them.  Everything is vectorised; a million employees take
@@ -20,6 +21,9 @@ import pyarrow.csv as pacsv
 from pydantic import BaseModel, ConfigDict, Field
 
 from .rubric import Rubric
+
+HEADS_PER_HEAD = 20
+"""Unit heads reporting to one head above them."""
 
 FIRST_NAMES = (
     "Ahmad Budi Citra Dewi Eka Fajar Gita Hendra Indah Joko Kartika Lestari Muhammad Nurul Oktavia Putri "
@@ -105,8 +109,12 @@ def simulate(rubric: Rubric, settings: SimulationSettings) -> SimulatedData:
     head_of_unit = starts
     is_head = np.zeros(n, dtype=bool)
     is_head[head_of_unit] = True
-    chief = 0
-    supervisor = np.where(is_head, chief, head_of_unit[unit])
+    # Unit heads form a tree: the head of unit u reports to the head of unit (u - 1) // HEADS_PER_HEAD,
+    # so nobody supervises more than a handful of heads however large the organisation (one chief
+    # over thousands of heads would be rated by all of them, which no real 360 does).
+    supervisor = head_of_unit[unit]
+    supervisor[head_of_unit[1:]] = head_of_unit[(np.arange(1, n_units) - 1) // HEADS_PER_HEAD]
+    chief = int(head_of_unit[0])
     supervisor[chief] = -1
 
     edges = [(np.arange(n), np.arange(n), "self")]
@@ -115,9 +123,9 @@ def simulate(rubric: Rubric, settings: SimulationSettings) -> SimulatedData:
     members = np.flatnonzero(~is_head)
     edges.append((*_mutual_peers(rng, members, unit[members], settings.peers), "peer"))
     heads = head_of_unit[1:] if n_units > 1 else head_of_unit[:0]
-    edges.append((*_mutual_peers(rng, heads, np.zeros(len(heads), dtype=np.int64), settings.peers), "peer"))
+    edges.append((*_mutual_peers(rng, heads, supervisor[heads], settings.peers), "peer"))  # heads under one head
     edges.append((supervisor[members], members, "subordinate"))
-    edges.append((np.full(len(heads), chief), heads, "subordinate"))
+    edges.append((supervisor[heads], heads, "subordinate"))
     ratee = np.concatenate([e[0] for e in edges]).astype(np.int64)
     rater = np.concatenate([e[1] for e in edges]).astype(np.int64)
     relationship = np.concatenate([np.full(len(e[0]), e[2], dtype=object) for e in edges])

@@ -15,7 +15,7 @@ process and measured with ``wait4`` (wall time, peak resident memory):
   leave-one-rater-out, development plans, every default flag rule (up to
   ``--full-max`` employees, ``--full-repeats`` runs);
 * ``appraisal report``: individual HTML reports for every employee of the full run
-  (up to ``--report-max`` employees).
+  (up to ``--report-max`` employees, ``--full-repeats`` runs).
 
 It checks that the three base aggregations agree (max |difference| ≤ 1e-6) and
 prints a Markdown table with the median of the runs and the ratio to the faster
@@ -177,7 +177,12 @@ def bench_size(employees: int, data: Path, repeats: int, options: argparse.Names
         )
     if employees <= min(options.report_max, options.full_max):
         reports = work / "reports"
-        record("json", "appraisal report", [*appraisal_command(), "report", "--run", str(work / "full-csv"), "--format", "html", "--out", str(reports), "-q"])
+        record(
+            "json",
+            "appraisal report",
+            [*appraisal_command(), "report", "--run", str(work / "full-csv"), "--format", "html", "--out", str(reports), "-q"],
+            options.full_repeats or repeats,
+        )
     return results, agreement
 
 
