@@ -65,9 +65,9 @@ class Effects:
         return value
 
 
-def _blocks(design: Design) -> list[tuple[np.ndarray, int]]:
-    """All factors as (codes, levels): intercept, fixed factors, ratee, rater."""
-    return [(np.zeros(len(design), dtype=np.int64), 1), *design.fixed, (design.ratee, design.n_ratees), (design.rater, design.n_raters)]
+def _sizes(design: Design) -> list[int]:
+    """Unknowns per factor, in the solution's order: intercept, fixed factors, ratee, rater."""
+    return [1, *(levels for _, levels in design.fixed), design.n_ratees, design.n_raters]
 
 
 def solve_effects(
@@ -93,8 +93,7 @@ def solve_effects(
         from :func:`connected_components`; needed for unpenalised rater effects
         (ridge 0), recommended always.
     """
-    blocks = _blocks(design)
-    sizes = [levels for _, levels in blocks]
+    sizes = _sizes(design)
     offsets = np.cumsum([0, *sizes])
     n_unknowns = int(offsets[-1])
     ridge = np.zeros(n_unknowns)
@@ -161,7 +160,7 @@ def solve_effects(
         direction = z + (rz_next / rz) * direction
         rz = rz_next
 
-    parts = [x[offsets[k] : offsets[k + 1]].copy() for k in range(len(blocks))]
+    parts = [x[offsets[k] : offsets[k + 1]].copy() for k in range(len(sizes))]
     intercept = float(parts[0][0])
     fixed = parts[1:-2]
     ratee, rater = parts[-2], parts[-1]
