@@ -31,7 +31,7 @@ from .uncertainty import z_value
 
 JSON_DECIMALS = 6
 FLAG_FIELDS = tuple(f.name for f in fields(Flag))
-# The line layout of results.json (see plugins/writers.py JsonResults), which StoredRun streams.
+# The line layout of results.json (written by write_results_json, streamed back by StoredRun).
 _RUN_PREFIX = '{"run": '
 _EMPLOYEES_OPEN = '"employees": [\n'
 _FLAGS_OPEN = '"flags": [\n'
@@ -523,6 +523,23 @@ def build_meta(outcome: Outcome) -> dict[str, Any]:
         "reliability": outcome.reliability,
         "employees": len(outcome.inputs.employees),
     }
+
+
+def write_results_json(run: RunView, path: Path) -> None:
+    """``results.json``: the meta, then each employee record and each flag on a line of its own, then the raters."""
+
+    def lines(records: Iterable[dict[str, Any]]) -> Iterator[str]:
+        # json.dumps uses the C encoder; json.dump to a file would not.
+        return (json.dumps(record, ensure_ascii=False, allow_nan=False) for record in records)
+
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(_RUN_PREFIX + json.dumps(run.meta, ensure_ascii=False) + ",\n" + _EMPLOYEES_OPEN)
+        for index, line in enumerate(lines(run.employees())):
+            handle.write((",\n" if index else "") + line)
+        handle.write("\n],\n" + _FLAGS_OPEN)
+        for index, line in enumerate(lines(flag_to_dict(flag) for flag in run.flags())):
+            handle.write((",\n" if index else "") + line)
+        handle.write("\n],\n" + _RATERS_PREFIX + json.dumps(run.raters(), ensure_ascii=False, allow_nan=False) + "}\n")
 
 
 class StoredRun(RunView):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 
 import numpy as np
 import pyarrow as pa
@@ -12,7 +11,7 @@ import pyarrow.compute as pc
 from appraisal import hookimpl
 from appraisal.components import OutputFormat
 from appraisal.i18n import choose
-from appraisal.results import flag_to_dict
+from appraisal.results import write_results_json
 from appraisal.simulate import write_csv
 
 FLAG_COLUMNS = (
@@ -153,16 +152,7 @@ class JsonResults(OutputFormat):
 
     def write(self, run, out_dir, lang, options):
         path = out_dir / "results.json"
-        with path.open("w", encoding="utf-8") as handle:
-            handle.write('{"run": ' + json.dumps(run.meta, ensure_ascii=False))
-            handle.write(',\n"employees": [\n')
-            # json.dumps uses the C encoder; json.dump to a file would not.
-            for index, record in enumerate(run.employees()):
-                handle.write((",\n" if index else "") + json.dumps(record, ensure_ascii=False, allow_nan=False))
-            handle.write('\n],\n"flags": [\n')
-            for index, flag in enumerate(run.flags()):
-                handle.write((",\n" if index else "") + json.dumps(flag_to_dict(flag), ensure_ascii=False, allow_nan=False))
-            handle.write('\n],\n"raters": ' + json.dumps(run.raters(), ensure_ascii=False, allow_nan=False) + "}\n")
+        write_results_json(run, path)
         return [path]
 
 
