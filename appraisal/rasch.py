@@ -13,11 +13,12 @@ on 0 and the thresholds sum to 0, so a person measure of 0 is the level at
 which an average rater on an average item is equally likely to give the
 lowest and the highest category.
 
-Estimation is joint maximum likelihood (JMLE, as in Facets): one Newton step
-per element and sweep, facet by facet, each step clipped to +/-1 logit, with
-SQUAREM extrapolation between sweeps.  Every computation is a numpy reduction
-(``np.bincount``) over the observation arrays; the only Python loops are over
-sweeps (and graph-search rounds) and the few categories.
+Estimation is joint maximum likelihood (JMLE, as in Facets), by Newton's
+method on all parameters at once: each Newton step is solved by
+Jacobi-preconditioned conjugate gradients over the observation arrays
+(``np.bincount`` gathers and sums, no matrix is formed), and clipped to +/-1
+logit per element.  The only Python loops are over Newton and CG steps,
+graph-search rounds, blocks of a million ratings and the few categories.
 
 Extreme scores
     A person, rater or item whose ratings are *all* in the lowest (or all in
@@ -73,7 +74,9 @@ __all__ = [
 #: Score points by which an extreme raw score is moved towards the centre (Facets ``Xtreme=0.3``).
 EXTREME_ADJUSTMENT = 0.3
 
-_MAX_STEP = 1.0  # logits, per element and sweep
+_MAX_STEP = 1.0  # logits, per element and Newton step
+_FORCING = (1e-3, 0.1)  # bounds of the CG residual relative to the gradient
+_CG_STEPS = 500  # conjugate-gradient steps per Newton step, at most
 _FACETS = ("person", "rater", "item")
 
 
@@ -160,6 +163,7 @@ class _Scale:
         self.mid = 0.5 * (scores[0] + scores[-1])
         self.centred = np.arange(self.span + 1) + self.low - self.mid
         self.limit = max((650.0 - float(np.max(np.abs(psi - psi[0])))) / self.span, 1.0)
+        self.used = self.coef > 0
 
     def _t(self, eta: np.ndarray) -> np.ndarray:
         t = np.clip(eta, -self.limit, self.limit)
@@ -190,15 +194,31 @@ class _Scale:
         s1 += self.mid
         return s1, w
 
-    def at_least(self, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Over all ratings: sum P(x >= s_j) and sum P(x >= s_j)(1 - P(x >= s_j)) for used s_j above the lowest."""
-        t = self._t(eta)
+    def _total(self, t: np.ndarray) -> np.ndarray:
         a = self.coef
         total = np.full_like(t, a[self.span])
         for j in range(self.span - 1, -1, -1):
             total *= t
             if a[j]:
                 total += a[j]
+        return total
+
+    def probabilities(self, eta: np.ndarray) -> list[np.ndarray]:
+        """P of each used category per rating, lowest first."""
+        t = self._t(eta)
+        scaled = 1.0 / self._total(t)
+        out = [self.coef[0] * scaled]
+        for j in range(1, self.span + 1):
+            scaled *= t
+            if self.coef[j]:
+                out.append(self.coef[j] * scaled)
+        return out
+
+    def at_least(self, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Over all ratings: sum P(x >= s_j) and sum P(x >= s_j)(1 - P(x >= s_j)) for used s_j above the lowest."""
+        t = self._t(eta)
+        a = self.coef
+        total = self._total(t)
         below = np.full_like(t, a[0])  # sum of the numerators below s_0 + j, over the total
         below /= total
         power = np.ones_like(t)
@@ -273,8 +293,8 @@ class MfrmFit:
       score, or a ratee/rater whose only links to the rest are ratings at
       one end of the scale, see :func:`fit_mfrm`): such a measure is a
       finite stand-in for "beyond the measurable range", not an estimate.
-    - ``sweeps`` and ``converged``: JMLE sweeps used and whether the largest
-      change of any parameter in the last sweep was below ``tol``.
+    - ``iterations`` and ``converged``: Newton steps used and whether the
+      last one moved no parameter by ``tol`` or more.
     """
 
     n_categories: int
@@ -310,7 +330,7 @@ class MfrmFit:
     category_count: np.ndarray  # int64[K] observed ratings per category
     n_observations: int  # observed ratings
     n_estimation: int  # ratings that informed the non-extreme measures and thresholds
-    sweeps: int
+    iterations: int
     converged: bool
 
     def _facet(self, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -541,7 +561,7 @@ def fit_mfrm(
     category,
     n_categories: int,
     *,
-    max_sweeps: int = 500,
+    max_iterations: int = 100,
     tol: float = 1e-6,
     n_persons: int | None = None,
     n_raters: int | None = None,
@@ -555,14 +575,12 @@ def fit_mfrm(
     ignored.  ``n_persons``/``n_raters``/``n_items`` size the result arrays
     (default: largest code + 1).
 
-    Each sweep takes one Newton step per element, facet by facet (persons,
-    items, raters, thresholds), clipped to +/-1 logit; items and raters are
-    then centred on 0 and the thresholds made to sum to 0, with the persons
-    shifted so the fitted probabilities do not change.  Sweeps are
-    accelerated by SQUAREM extrapolation (same solution, fewer sweeps in
-    sparse designs; see :func:`_jmle`).  It stops when a sweep moved no
-    parameter by ``tol`` logits or more, or after ``max_sweeps`` (then
-    ``converged`` is False).
+    Each Newton step moves every parameter at once (see :func:`_jmle`),
+    clipped to +/-1 logit per element; items and raters are then centred on
+    0 and the thresholds made to sum to 0, with the persons shifted so the
+    fitted probabilities do not change.  It stops when a step moved no
+    parameter by ``tol`` logits or more, or after ``max_iterations`` steps
+    (then ``converged`` is False).
 
     Elements with no finite maximum-likelihood measure are set aside first:
     extreme elements (all ratings in the lowest or all in the highest used
@@ -616,7 +634,7 @@ def fit_mfrm(
     steps = np.zeros(gaps.size)  # F at the used categories above the lowest
     core = [np.bincount(c[active], minlength=s) > 0 for c, s in zip(idx, sizes)]
 
-    sweeps = 0
+    iterations = 0
     converged = True
     if has_core:
         order = np.argsort(idx[0][active], kind="stable")  # persons in runs: cache-friendly gathers and sums
@@ -626,7 +644,7 @@ def fit_mfrm(
         steps = np.log(n_at[:-1] / n_at[1:])  # adjacent-category log-odds: the usual start
         _centre_steps(steps, gaps)
         start = np.concatenate([person_b, rater_c, item_d, steps])
-        solved, sweeps, converged = _jmle(start, obs_core, xc, n_at, sizes, core, scores, gaps, max_sweeps, tol)
+        solved, iterations, converged = _jmle(start, obs_core, xc, n_at, sizes, core, scores, gaps, max_iterations, tol)
         person_b, rater_c, item_d, steps = np.split(solved, np.cumsum(sizes))
 
     psi = np.concatenate([[0.0], np.cumsum(steps)])
@@ -636,7 +654,7 @@ def fit_mfrm(
     for f in range(3):
         params[f][~core[f]] = 0.0
     if any(m.any() for m in peripheral):
-        converged &= _place_peripheral(x, idx, sizes, params, signs, core, peripheral, scores, psi, max_sweeps, tol)
+        converged &= _place_peripheral(x, idx, sizes, params, signs, core, peripheral, scores, psi, max_iterations, tol)
         if not has_core:  # nothing anchored the origin: centre items and raters as in the main loop
             for f in (1, 2):
                 shift = params[f][counts[f] > 0].mean()
@@ -684,97 +702,188 @@ def fit_mfrm(
         category_count=category_count,
         n_observations=int(x.size),
         n_estimation=int(active.sum()),
-        sweeps=sweeps,
+        iterations=iterations,
         converged=bool(converged),
         **fields,
     )
 
 
-def _jmle(start, obs, xc, n_at, sizes, core, scores, gaps, max_sweeps, tol):
-    """JMLE sweeps from ``start`` = [B, C, D, F steps]; returns (solution, sweeps, converged).
+def _jmle(start, obs, xc, n_at, sizes, core, scores, gaps, max_iterations, tol):
+    """Newton's method on every parameter at once from ``start`` = [B, C, D, F steps].
 
-    One sweep is a Newton step per element, facet by facet, with centring.
-    Sweeps are accelerated by SQUAREM (Varadhan & Roland 2008): from two
-    sweeps it extrapolates along their path, then sweeps once more from there,
-    and keeps the result only if that sweep moved less than the plain one
-    did.  In long, thinly linked chains of raters and ratees (sparse 360
-    designs) a plain sweep only moves the chain a little each time; the
-    extrapolation covers that distance at once.  Convergence is judged on a
-    plain sweep: no parameter moved by ``tol`` or more.
+    Returns (solution, Newton steps, converged).  The log-likelihood is
+    concave in (B, C, D, F): the rating scale model is an exponential family
+    whose sufficient statistics are the score ``x`` (for eta) and the
+    indicators ``[x >= s_j]`` (for -F_j), so its negative Hessian is their
+    covariance, summed through the design.  Each Newton step solves
+    ``H d = g`` by Jacobi-preconditioned conjugate gradients without forming
+    H: the element block is ``J' W J`` (J the ratings' design, W each
+    rating's variance), one gather and three bincounts per CG step; the
+    element-threshold block has only ``elements x steps`` entries and is
+    summed once per Newton step.  CG stops at a residual that tightens as the
+    gradient shrinks (Eisenstat & Walker 1996), so early steps are cheap.
+
+    Coordinate-wise JMLE (one Newton step per element and sweep, as Facets
+    does) crawls along long, thinly linked chains of raters and ratees; CG
+    carries a correction along the whole chain in one solve.  On 10,000
+    simulated employees the old sweeps took 202 passes and still stopped
+    0.03 logits from the maximum; Newton reaches 1e-4 in 10 steps.  Steps
+    are clipped to +/-1 logit per element, as the sweeps were, and followed
+    by the same centring.  Converged when a step moved no parameter by
+    ``tol`` or more.
     """
     p, r, i = obs
-    n_p, n_r, n_i = sizes
+    n_elements = sum(sizes)
+    signs = (1.0, -1.0, -1.0)  # eta = B - C - D
     observed_at_least = np.cumsum(n_at[::-1])[::-1][1:]  # O[#x >= s_j], j >= 1
-
-    def sweep(theta):
-        theta = theta.copy()
-        person_b, rater_c, item_d, steps = np.split(theta, np.cumsum(sizes))  # views
-        scale = _Scale(scores, np.concatenate([[0.0], np.cumsum(steps)]))
+    # J'WJ only couples elements that share ratings: a ratee and a rater (a dozen items per pair), an item
+    # and either.  Summed over those pairs once per Newton step, a CG step costs passes over the pairs, not
+    # over every rating.
+    links = [(f, g, _Pairs(obs[f], obs[g], sizes[f], sizes[g])) for f, g in ((0, 1), (0, 2), (1, 2))]
+    person_item = links[1][2]
+    theta = start
+    for iteration in range(1, max_iterations + 1):
+        person_b, rater_c, item_d, steps = np.split(theta, np.cumsum(sizes))
+        psi = np.concatenate([[0.0], np.cumsum(steps)])
         eta = person_b[p] - item_d[i] - rater_c[r]
+        gradient, weight, coupling, step_information, expected_at_least = _curvature(eta, xc, r, sizes, _Scale(scores, psi), person_item)
+        gradient = np.concatenate([gradient, expected_at_least - observed_at_least])
+        link_weight = [pairs.sums(weight) for _, _, pairs in links]
+        element_diagonal = np.concatenate(
+            [
+                np.bincount(links[0][2].first, link_weight[0], sizes[0]),
+                np.bincount(links[0][2].second, link_weight[0], sizes[1]),
+                np.bincount(links[1][2].second, link_weight[1], sizes[2]),
+            ]
+        )
+        diagonal = np.concatenate([element_diagonal, np.diag(step_information)])
 
-        e, w = scale.expected_variance(eta)
-        move = _clipped_step(np.bincount(p, xc - e, n_p), np.bincount(p, w, n_p))
-        person_b += move
-        eta += move[p]
+        def apply(v: np.ndarray) -> np.ndarray:
+            elements, thresholds = v[:n_elements], v[n_elements:]
+            out = np.empty_like(v)
+            out[:n_elements] = element_diagonal * elements
+            parts = np.split(elements, np.cumsum(sizes[:2]))
+            sums = np.split(out[:n_elements], np.cumsum(sizes[:2]))  # views into out
+            for (f, g, pairs), w in zip(links, link_weight):
+                to_first, to_second = pairs.cross(w, parts[f], parts[g])
+                sums[f] += signs[f] * signs[g] * to_first
+                sums[g] += signs[f] * signs[g] * to_second
+            out[:n_elements] += coupling @ thresholds
+            out[n_elements:] = coupling.T @ elements + step_information @ thresholds
+            return out
 
-        e, w = scale.expected_variance(eta)
-        move = _clipped_step(np.bincount(i, xc - e, n_i), np.bincount(i, w, n_i))
-        item_d -= move
-        eta += move[i]
-        shift = item_d[core[2]].mean()  # centre items; persons follow, eta unchanged
+        norm = float(np.sqrt(gradient @ gradient))
+        forcing = min(_FORCING[1], max(_FORCING[0], np.sqrt(norm / np.sqrt(diagonal.sum()))))
+        step = np.clip(_conjugate_gradients(apply, gradient, diagonal, forcing * norm), -_MAX_STEP, _MAX_STEP)
+        moved = theta + step
+        person_b, rater_c, item_d, steps = np.split(moved, np.cumsum(sizes))  # views
+        shift = item_d[core[2]].mean()  # centre items and raters; persons follow, eta unchanged
         item_d[core[2]] -= shift
         person_b -= shift
-
-        e, w = scale.expected_variance(eta)
-        move = _clipped_step(np.bincount(r, xc - e, n_r), np.bincount(r, w, n_r))
-        rater_c -= move
-        eta += move[r]
         shift = rater_c[core[1]].mean()
         rater_c[core[1]] -= shift
         person_b -= shift
-
-        expected_at_least, information = scale.at_least(eta)
-        steps += _clipped_step(expected_at_least - observed_at_least, information)
         person_b -= _centre_steps(steps, gaps)
-        return theta
+        largest = float(np.max(np.abs(moved - theta)))
+        theta = moved
+        if largest < tol:
+            return theta, iteration, True
+    return theta, max_iterations, False
 
-    theta = start
-    sweeps = 0
-    longest = 4.0  # largest extrapolation factor to try: grows while extrapolating pays, shrinks when not
-    while sweeps < max_sweeps:
-        base = theta
-        once = sweep(base)
-        sweeps += 1
-        first = once - base
-        if np.max(np.abs(first)) < tol:
-            return once, sweeps, True
-        if sweeps == max_sweeps:
-            return once, sweeps, False
-        twice = sweep(once)
-        sweeps += 1
-        second = twice - once
-        moved = np.max(np.abs(second))
-        if moved < tol:
-            return twice, sweeps, True
-        theta = twice
-        bend = second - first
-        curvature = float(np.dot(bend, bend))
-        factor = min(np.sqrt(float(np.dot(first, first)) / curvature), longest) if curvature > 0 else 1.0
-        if factor <= 1.0 or sweeps == max_sweeps:
-            continue
-        leap_from = base + 2.0 * factor * first + factor * factor * bend  # factor 1 would give `twice`
-        leap = sweep(leap_from)
-        sweeps += 1
-        if np.max(np.abs(leap - leap_from)) <= moved:
-            theta = leap
-            if factor == longest:
-                longest *= 4.0
+
+def _curvature(eta, xc, rater, sizes, scale, person_item):
+    """What one Newton step needs, from every rating's category probabilities at ``eta``.
+
+    Returns the elements' gradient [B, C, D], each rating's variance W, the
+    element-threshold block of the information (elements x steps), the
+    thresholds' own block Cov([x >= s_j], [x >= s_k]) and sum P(x >= s_j).
+    Sums by person and by item go through the (person, item) pairs.
+    """
+    n_p, n_r, n_i = sizes
+
+    def by_element(values: np.ndarray) -> np.ndarray:  # J' values: sums by person, -rater, -item
+        grid = person_item.sums(values)
+        return np.concatenate(
+            [np.bincount(person_item.first, grid, n_p), -np.bincount(rater, values, n_r), -np.bincount(person_item.second, grid, n_i)]
+        )
+
+    prob = scale.probabilities(eta)  # per used category, low to high
+    u = scale.centred[scale.used]  # scores centred on the scale's middle, for accuracy
+    at_least = np.zeros_like(eta)  # P(x >= s_j)
+    moment = np.zeros_like(eta)  # sum_{k >= j} u_k P_k
+    tails = []
+    for k in range(len(prob) - 1, 0, -1):
+        at_least += prob[k]
+        moment += u[k] * prob[k]
+        tails.append((at_least.copy(), moment.copy()))
+    tails.reverse()  # j = 1, 2, ...
+    expected = moment + u[0] * prob[0]  # E - mid
+    weight = u[0] * u[0] * prob[0]
+    for k in range(1, len(prob)):
+        weight += u[k] * u[k] * prob[k]
+    weight -= expected * expected
+    np.maximum(weight, 0.0, out=weight)
+    gradient = by_element(xc - scale.mid - expected)
+    coupling = np.column_stack([-by_element(tail_moment - expected * tail) for tail, tail_moment in tails])  # Cov(x, [x >= s_j])
+    totals = np.array([tail.sum() for tail, _ in tails])
+    step_information = np.array([[totals[max(j, k)] - tails[j][0] @ tails[k][0] for k in range(len(tails))] for j in range(len(tails))])
+    return gradient, weight, coupling, step_information, totals
+
+
+class _Pairs:
+    """The distinct (first, second) element pairs among the ratings, and each rating's pair."""
+
+    def __init__(self, first: np.ndarray, second: np.ndarray, n_first: int, n_second: int):
+        key = first.astype(np.int64) * n_second + second
+        self.shape = (n_first, n_second)
+        self.dense = n_first * n_second <= key.size  # every pair may occur (persons x items): a matrix, no sort
+        if self.dense:
+            keys, self.of = np.arange(n_first * n_second), key
         else:
-            longest = max(2.0, longest / 4.0)
-    return theta, sweeps, False
+            keys, of = np.unique(key, return_inverse=True)
+            self.of = of.reshape(-1)
+        self.first, self.second = keys // n_second, keys % n_second
+
+    def sums(self, values: np.ndarray) -> np.ndarray:
+        return np.bincount(self.of, values, self.first.size)
+
+    def cross(self, weight: np.ndarray, first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(sum over pairs of weight * second, by first; and of weight * first, by second)."""
+        if self.dense:
+            grid = weight.reshape(self.shape)
+            return grid @ second, grid.T @ first
+        return (
+            np.bincount(self.first, weight * second[self.second], self.shape[0]),
+            np.bincount(self.second, weight * first[self.first], self.shape[1]),
+        )
 
 
-def _place_peripheral(x, idx, sizes, params, signs, core, peripheral, scores, psi, max_sweeps, tol) -> bool:
+def _conjugate_gradients(apply, rhs, diagonal, target, max_steps=_CG_STEPS):
+    """Solve ``apply(x) = rhs`` (symmetric, positive semi-definite) from 0 until the residual is below ``target``."""
+    inverse = np.where(diagonal > 0, 1.0 / np.where(diagonal > 0, diagonal, 1.0), 0.0)
+    x = np.zeros_like(rhs)
+    residual = rhs.copy()
+    z = inverse * residual
+    direction = z.copy()
+    rz = residual @ z
+    for _ in range(max_steps):
+        product = apply(direction)
+        curvature = direction @ product
+        if curvature <= 0:
+            break
+        alpha = rz / curvature
+        x += alpha * direction
+        residual -= alpha * product
+        if np.sqrt(residual @ residual) <= target:
+            break
+        z = inverse * residual
+        rz_next = residual @ z
+        direction = z + (rz_next / rz) * direction
+        rz = rz_next
+    return x
+
+
+def _place_peripheral(x, idx, sizes, params, signs, core, peripheral, scores, psi, max_iterations, tol) -> bool:
     """Measures of the elements set aside, with the estimated ones held fixed.
 
     Each is solved from its ratings with estimated partners (all its ratings
@@ -806,7 +915,7 @@ def _place_peripheral(x, idx, sizes, params, signs, core, peripheral, scores, ps
         if not stage:
             continue
         rows = [(f, who, plans[f][0] & who[idx[f]]) for f, who in stage]
-        for _ in range(max_sweeps):
+        for _ in range(max_iterations):
             largest = 0.0
             moves = []
             for f, who, use in rows:
