@@ -15,10 +15,10 @@ lowest and the highest category.
 
 Estimation is joint maximum likelihood (JMLE, as in Facets), by Newton's
 method on all parameters at once: each Newton step is solved by
-Jacobi-preconditioned conjugate gradients over the observation arrays
-(``np.bincount`` gathers and sums, no matrix is formed), and clipped to +/-1
-logit per element.  The only Python loops are over Newton and CG steps,
-graph-search rounds, blocks of a million ratings and the few categories.
+Jacobi-preconditioned conjugate gradients (``np.bincount`` gathers and sums
+over the ratings and the rater-ratee pairs; no matrix is formed), and clipped
+to +/-1 logit per element.  The only Python loops are over Newton and CG
+steps, graph-search rounds and the few categories.
 
 Extreme scores
     A person, rater or item whose ratings are *all* in the lowest (or all in
@@ -718,16 +718,18 @@ def _jmle(start, obs, xc, n_at, sizes, core, scores, gaps, max_iterations, tol):
     covariance, summed through the design.  Each Newton step solves
     ``H d = g`` by Jacobi-preconditioned conjugate gradients without forming
     H: the element block is ``J' W J`` (J the ratings' design, W each
-    rating's variance), one gather and three bincounts per CG step; the
-    element-threshold block has only ``elements x steps`` entries and is
-    summed once per Newton step.  CG stops at a residual that tightens as the
+    rating's variance), summed once per Newton step over the (ratee, rater),
+    (ratee, item) and (rater, item) pairs, so a CG step passes over pairs,
+    not ratings; the element-threshold block has only ``elements x steps``
+    entries.  CG stops at a residual that tightens as the
     gradient shrinks (Eisenstat & Walker 1996), so early steps are cheap.
 
     Coordinate-wise JMLE (one Newton step per element and sweep, as Facets
     does) crawls along long, thinly linked chains of raters and ratees; CG
     carries a correction along the whole chain in one solve.  On 10,000
-    simulated employees the old sweeps took 202 passes and still stopped
-    0.03 logits from the maximum; Newton reaches 1e-4 in 10 steps.  Steps
+    simulated employees the old sweeps took 202 passes (24 s) and still
+    stopped 0.03 logits from the maximum; Newton reaches 1e-4 in 10 steps
+    (2.4 s), and 100,000 employees in 11.  Steps
     are clipped to +/-1 logit per element, as the sweeps were, and followed
     by the same centring.  Converged when a step moved no parameter by
     ``tol`` or more.
