@@ -62,25 +62,24 @@ class Bands(Classifier):
         codes = np.array([band.code for band in options.bands] + [""], dtype=object)
         categories = codes[np.where(scored, index, -1)]
         labels = {band.code: band.label.model_dump() for band in options.bands}
+        tails = [_reason_tails(options.bands, k) for k in range(len(options.bands))]  # once per band, not per employee
+        shown = (f"{value:.{decimals}f}" for value in values.tolist())
         reasons = [
-            _reason(values[e], options.bands, index[e], decimals) if scored[e] else {} for e in range(len(values))
+            {"id": text + tails[k][0], "en": text + tails[k][1]} if ok else {}
+            for text, k, ok in zip(shown, index.tolist(), scored.tolist())
         ]
         return Classification(categories=categories, labels=labels, reasons=reasons)
 
 
-def _reason(value: float, bands: list[Band], index: int, decimals: int) -> dict[str, str]:
+def _reason_tails(bands: list[Band], index: int) -> tuple[str, str]:
+    """What follows the score in a reason, e.g. ' ≥ 3.5 dan < 4.5 → Baik' (Indonesian, English)."""
     band = bands[index]
-    shown = f"{value:.{decimals}f}"
     if index + 1 < len(bands):
         upper = bands[index + 1].min
-        id_text = f"{shown} ≥ {band.min:g} dan < {upper:g}"
-        en_text = f"{shown} ≥ {band.min:g} and < {upper:g}"
+        id_text, en_text = f" ≥ {band.min:g} dan < {upper:g}", f" ≥ {band.min:g} and < {upper:g}"
     else:
-        id_text = en_text = f"{shown} ≥ {band.min:g}"
-    return {
-        "id": f"{id_text} → {band.label.get('id')}",
-        "en": f"{en_text} → {band.label.get('en')}",
-    }
+        id_text = en_text = f" ≥ {band.min:g}"
+    return f"{id_text} → {band.label.get('id')}", f"{en_text} → {band.label.get('en')}"
 
 
 @hookimpl

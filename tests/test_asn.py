@@ -121,7 +121,9 @@ def test_undecided_behaviour_uses_the_suggestion_marked_provisional_or_nothing(t
     # A blank required decision column is rejected, so a missing behaviour rating means no row: hasil kerja comes from here.
     record = run(tmp_path, rows_for("E0", 4.0), ["E0"], []).record(0)
     assert record["category"] is None  # no hasil kerja rating at all
-    assert "belum ada rating hasil kerja" in record["classifications"]["perilaku-360"]["reason"]["id"] or True
+    assert record["classifications"]["predikat-kinerja"] is None
+    suggestion = record["classifications"]["perilaku-360"]  # the 360 suggestion is still shown, undecided
+    assert suggestion["code"] == ABOVE and suggestion["details"]["decided"] is None
     decisions[0]["rating_perilaku_kerja"] = ABOVE
     provisional_rubric_dir = tmp_path / "p"
     provisional_rubric_dir.mkdir()
