@@ -6,7 +6,9 @@ Ratings are modelled as
 
 The design is never built as a matrix of ratings × levels: every product is a
 gather (``values[codes]``) or a scatter (``np.bincount``) over the rating
-arrays, so one pass costs O(ratings) and memory stays linear.
+arrays or over the pairs of levels that share ratings (rater–ratee,
+ratee–competency), so one pass costs at most O(ratings) and memory stays
+linear.
 
 * :func:`solve_effects` — penalised least squares by preconditioned conjugate
   gradients.  With ridge 0 on θ and a small ridge on b it is the additive
@@ -26,6 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .grouping import Pairs
 
 
 @dataclass(frozen=True)
@@ -100,39 +104,60 @@ def solve_effects(
     ridge[offsets[-3] : offsets[-2]] = ridge_ratee
     ridge[offsets[-2] : offsets[-1]] = ridge_rater
 
-    # The intercept and the fixed factors (a few levels each) act through their joint level, so each CG
-    # step makes three passes over the ratings (joint level, ratee, rater) whatever the number of factors.
+    # The intercept and the fixed factors (a few levels each) act through their joint level, so the normal
+    # equations couple three kinds of unknowns: joint levels, ratees and raters.  Their cross-products are
+    # rating counts per (ratee, rater), (ratee, joint level) and (rater, joint level) pair, counted once; a
+    # CG step then passes over those pairs (a dozen competencies per rater-ratee pair) instead of the ratings.
     shape = tuple(levels for _, levels in design.fixed)
     joint = np.ravel_multi_index(tuple(codes for codes, _ in design.fixed), shape) if shape else np.zeros(len(design), dtype=np.int64)
     n_joint = int(np.prod(shape, dtype=np.int64))
     small = int(offsets[-3])  # unknowns of the intercept and fixed factors
     ratee_codes, rater_codes = design.ratee, design.rater
 
-    def gather(x: np.ndarray) -> np.ndarray:
+    def joint_values(x: np.ndarray) -> np.ndarray:
         grid = np.full(shape, x[0])
         for k, levels in enumerate(shape):
             grid += x[offsets[k + 1] : offsets[k + 2]].reshape([levels if j == k else 1 for j in range(len(shape))])
-        total = grid.reshape(-1)[joint]
-        total += x[offsets[-3] :][ratee_codes]
-        total += x[offsets[-2] :][rater_codes]
-        return total
+        return grid.reshape(-1)
 
-    def scatter(v: np.ndarray) -> np.ndarray:
-        grid = np.bincount(joint, weights=v, minlength=n_joint).reshape(shape)
-        out = np.empty(n_unknowns)
+    def fixed_sums(joint_sums: np.ndarray) -> np.ndarray:
+        grid = joint_sums.reshape(shape)
+        out = np.empty(small)
         out[0] = grid.sum()
         for k in range(len(shape)):
             out[offsets[k + 1] : offsets[k + 2]] = grid.sum(axis=tuple(j for j in range(len(shape)) if j != k))
-        out[small : offsets[-2]] = np.bincount(ratee_codes, weights=v, minlength=design.n_ratees)
-        out[offsets[-2] :] = np.bincount(rater_codes, weights=v, minlength=design.n_raters)
         return out
 
-    counts = scatter(np.ones(len(design)))
-    diagonal = counts + ridge
-    inverse_diagonal = np.where(diagonal > 0, 1.0 / np.where(diagonal > 0, diagonal, 1.0), 0.0)
+    def scatter(v: np.ndarray) -> np.ndarray:
+        return np.concatenate(
+            [
+                fixed_sums(np.bincount(joint, weights=v, minlength=n_joint)),
+                np.bincount(ratee_codes, weights=v, minlength=design.n_ratees),
+                np.bincount(rater_codes, weights=v, minlength=design.n_raters),
+            ]
+        )
+
+    links = (
+        Pairs(ratee_codes, rater_codes, design.n_ratees, design.n_raters),
+        Pairs(ratee_codes, joint, design.n_ratees, n_joint),
+        Pairs(rater_codes, joint, design.n_raters, n_joint),
+    )
+    ones = np.ones(len(design))
+    shared = [pairs.sums(ones) for pairs in links]  # ratings per pair
+    joint_counts = np.bincount(joint, minlength=n_joint).astype(float)
+    counts = scatter(ones)
 
     def apply(x: np.ndarray) -> np.ndarray:
-        return scatter(gather(x)) + ridge * x
+        levels, ratee, rater = joint_values(x), x[small : offsets[-2]], x[offsets[-2] :]
+        ratee_rater, ratee_joint, rater_joint = (pairs.cross(n, a, b) for pairs, n, (a, b) in zip(links, shared, ((ratee, rater), (ratee, levels), (rater, levels))))
+        out = counts * x + ridge * x
+        out[:small] = fixed_sums(joint_counts * levels + ratee_joint[1] + rater_joint[1])
+        out[small : offsets[-2]] += ratee_rater[0] + ratee_joint[0]
+        out[offsets[-2] :] += ratee_rater[1] + rater_joint[0]
+        return out
+
+    diagonal = counts + ridge
+    inverse_diagonal = np.where(diagonal > 0, 1.0 / np.where(diagonal > 0, diagonal, 1.0), 0.0)
 
     rhs = scatter(design.y)
     x = np.zeros(n_unknowns)

@@ -38,3 +38,40 @@ def distinct(keys: np.ndarray) -> np.ndarray:
     if is_ascending(keys):
         return keys[np.r_[True, keys[1:] != keys[:-1]][: keys.size]]
     return np.unique(keys)
+
+
+class Pairs:
+    """The distinct (first, second) code pairs among some records, and each record's pair.
+
+    A sum over records of a weight times a value of the pair's other member
+    (``sum w * v[rater]`` by ratee, say) only needs the weights summed per
+    pair: with a dozen competencies per rater-ratee pair, a pass over the
+    pairs instead of the records.  When every pair could occur in fewer cells
+    than there are records (ratees x competencies) the pairs are a dense
+    matrix and products are matrix products.
+    """
+
+    def __init__(self, first: np.ndarray, second: np.ndarray, n_first: int, n_second: int) -> None:
+        key = first.astype(np.int64) * n_second + second
+        self.shape = (n_first, n_second)
+        self.dense = n_first * n_second <= key.size
+        if self.dense:
+            keys, self.of = np.arange(n_first * n_second), key
+        else:
+            self.of, where = factorize(key)
+            keys = key[where]
+        self.first, self.second = keys // n_second, keys % n_second
+
+    def sums(self, values: np.ndarray) -> np.ndarray:
+        """``values`` of the records summed per pair."""
+        return np.bincount(self.of, values, self.first.size)
+
+    def cross(self, weight: np.ndarray, first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(sum over pairs of weight * second[pair's second], by first; and of weight * first[pair's first], by second)."""
+        if self.dense:
+            grid = weight.reshape(self.shape)
+            return grid @ second, grid.T @ first
+        return (
+            np.bincount(self.first, weight * second[self.second], self.shape[0]),
+            np.bincount(self.second, weight * first[self.first], self.shape[1]),
+        )

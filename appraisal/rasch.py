@@ -62,6 +62,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .grouping import Pairs
+
 __all__ = [
     "EXTREME_ADJUSTMENT",
     "FacetSummary",
@@ -741,7 +743,7 @@ def _jmle(start, obs, xc, n_at, sizes, core, scores, gaps, max_iterations, tol):
     # J'WJ only couples elements that share ratings: a ratee and a rater (a dozen items per pair), an item
     # and either.  Summed over those pairs once per Newton step, a CG step costs passes over the pairs, not
     # over every rating.
-    links = [(f, g, _Pairs(obs[f], obs[g], sizes[f], sizes[g])) for f, g in ((0, 1), (0, 2), (1, 2))]
+    links = [(f, g, Pairs(obs[f], obs[g], sizes[f], sizes[g])) for f, g in ((0, 1), (0, 2), (1, 2))]
     person_item = links[1][2]
     theta = start
     for iteration in range(1, max_iterations + 1):
@@ -830,34 +832,6 @@ def _curvature(eta, xc, rater, sizes, scale, person_item):
     totals = np.array([tail.sum() for tail, _ in tails])
     step_information = np.array([[totals[max(j, k)] - tails[j][0] @ tails[k][0] for k in range(len(tails))] for j in range(len(tails))])
     return gradient, weight, coupling, step_information, totals
-
-
-class _Pairs:
-    """The distinct (first, second) element pairs among the ratings, and each rating's pair."""
-
-    def __init__(self, first: np.ndarray, second: np.ndarray, n_first: int, n_second: int):
-        key = first.astype(np.int64) * n_second + second
-        self.shape = (n_first, n_second)
-        self.dense = n_first * n_second <= key.size  # every pair may occur (persons x items): a matrix, no sort
-        if self.dense:
-            keys, self.of = np.arange(n_first * n_second), key
-        else:
-            keys, of = np.unique(key, return_inverse=True)
-            self.of = of.reshape(-1)
-        self.first, self.second = keys // n_second, keys % n_second
-
-    def sums(self, values: np.ndarray) -> np.ndarray:
-        return np.bincount(self.of, values, self.first.size)
-
-    def cross(self, weight: np.ndarray, first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(sum over pairs of weight * second, by first; and of weight * first, by second)."""
-        if self.dense:
-            grid = weight.reshape(self.shape)
-            return grid @ second, grid.T @ first
-        return (
-            np.bincount(self.first, weight * second[self.second], self.shape[0]),
-            np.bincount(self.second, weight * first[self.first], self.shape[1]),
-        )
 
 
 def _conjugate_gradients(apply, rhs, diagonal, target, max_steps=_CG_STEPS):
