@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .grouping import Pairs
+from .solvers import conjugate_gradients
 
 
 @dataclass(frozen=True)
@@ -156,34 +157,9 @@ def solve_effects(
         out[offsets[-2] :] += ratee_rater[1] + rater_joint[0]
         return out
 
-    diagonal = counts + ridge
-    inverse_diagonal = np.where(diagonal > 0, 1.0 / np.where(diagonal > 0, diagonal, 1.0), 0.0)
-
     rhs = scatter(design.y)
-    x = np.zeros(n_unknowns)
-    residual = rhs.copy()
-    z = inverse_diagonal * residual
-    direction = z.copy()
-    rz = residual @ z
     target = tol * max(np.sqrt(rhs @ rhs), 1e-300)
-    converged = False
-    iterations = 0
-    for iterations in range(1, max_iter + 1):
-        product = apply(direction)
-        curvature = direction @ product
-        if curvature <= 0:
-            converged = True
-            break
-        step = rz / curvature
-        x += step * direction
-        residual -= step * product
-        if np.sqrt(residual @ residual) <= target:
-            converged = True
-            break
-        z = inverse_diagonal * residual
-        rz_next = residual @ z
-        direction = z + (rz_next / rz) * direction
-        rz = rz_next
+    x, iterations, converged = conjugate_gradients(apply, rhs, counts + ridge, target, max_iter)
 
     parts = [x[offsets[k] : offsets[k + 1]].copy() for k in range(len(sizes))]
     intercept = float(parts[0][0])

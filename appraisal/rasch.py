@@ -63,6 +63,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .grouping import Pairs
+from .solvers import conjugate_gradients
 
 __all__ = [
     "EXTREME_ADJUSTMENT",
@@ -778,7 +779,7 @@ def _jmle(start, obs, xc, n_at, sizes, core, scores, gaps, max_iterations, tol):
 
         norm = float(np.sqrt(gradient @ gradient))
         forcing = min(_FORCING[1], max(_FORCING[0], np.sqrt(norm / np.sqrt(diagonal.sum()))))
-        step = np.clip(_conjugate_gradients(apply, gradient, diagonal, forcing * norm), -_MAX_STEP, _MAX_STEP)
+        step = np.clip(conjugate_gradients(apply, gradient, diagonal, forcing * norm, _CG_STEPS)[0], -_MAX_STEP, _MAX_STEP)
         moved = theta + step
         person_b, rater_c, item_d, steps = np.split(moved, np.cumsum(sizes))  # views
         shift = item_d[core[2]].mean()  # centre items and raters; persons follow, eta unchanged
@@ -832,31 +833,6 @@ def _curvature(eta, xc, rater, sizes, scale, person_item):
     totals = np.array([tail.sum() for tail, _ in tails])
     step_information = np.array([[totals[max(j, k)] - tails[j][0] @ tails[k][0] for k in range(len(tails))] for j in range(len(tails))])
     return gradient, weight, coupling, step_information, totals
-
-
-def _conjugate_gradients(apply, rhs, diagonal, target, max_steps=_CG_STEPS):
-    """Solve ``apply(x) = rhs`` (symmetric, positive semi-definite) from 0 until the residual is below ``target``."""
-    inverse = np.where(diagonal > 0, 1.0 / np.where(diagonal > 0, diagonal, 1.0), 0.0)
-    x = np.zeros_like(rhs)
-    residual = rhs.copy()
-    z = inverse * residual
-    direction = z.copy()
-    rz = residual @ z
-    for _ in range(max_steps):
-        product = apply(direction)
-        curvature = direction @ product
-        if curvature <= 0:
-            break
-        alpha = rz / curvature
-        x += alpha * direction
-        residual -= alpha * product
-        if np.sqrt(residual @ residual) <= target:
-            break
-        z = inverse * residual
-        rz_next = residual @ z
-        direction = z + (rz_next / rz) * direction
-        rz = rz_next
-    return x
 
 
 def _place_peripheral(x, idx, sizes, params, signs, core, peripheral, scores, psi, max_iterations, tol) -> bool:
