@@ -32,7 +32,7 @@ from .components import RawTable
 from .errors import InputError, Problem
 from .frame import Comments, Employees, RatingFrame
 from .i18n import Message, join_values
-from .rubric import SELF_GROUP, Rubric
+from .rubric import Rubric
 
 if TYPE_CHECKING:
     from .plugins import PluginHost
