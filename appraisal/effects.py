@@ -150,7 +150,9 @@ def solve_effects(
 
     def apply(x: np.ndarray) -> np.ndarray:
         levels, ratee, rater = joint_values(x), x[small : offsets[-2]], x[offsets[-2] :]
-        ratee_rater, ratee_joint, rater_joint = (pairs.cross(n, a, b) for pairs, n, (a, b) in zip(links, shared, ((ratee, rater), (ratee, levels), (rater, levels))))
+        ratee_rater = links[0].cross(shared[0], ratee, rater)
+        ratee_joint = links[1].cross(shared[1], ratee, levels)
+        rater_joint = links[2].cross(shared[2], rater, levels)
         out = counts * x + ridge * x
         out[:small] = fixed_sums(joint_counts * levels + ratee_joint[1] + rater_joint[1])
         out[small : offsets[-2]] += ratee_rater[0] + ratee_joint[0]
