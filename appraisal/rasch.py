@@ -81,6 +81,7 @@ _MAX_STEP = 1.0  # logits, per element and Newton step
 _FORCING = (1e-3, 0.1)  # bounds of the CG residual relative to the gradient
 _CG_STEPS = 500  # conjugate-gradient steps per Newton step, at most
 _FACETS = ("person", "rater", "item")
+_SIGNS = (1.0, -1.0, -1.0)  # of each facet in eta = B - C - D
 
 
 # ---------------------------------------------------------------------------
@@ -652,12 +653,11 @@ def fit_mfrm(
 
     psi = np.concatenate([[0.0], np.cumsum(steps)])
     params = [person_b, rater_c, item_d]
-    signs = (1.0, -1.0, -1.0)
     peripheral = [(n > 0) & ~c for n, c in zip(counts, core)]
     for f in range(3):
         params[f][~core[f]] = 0.0
     if any(m.any() for m in peripheral):
-        converged &= _place_peripheral(x, idx, sizes, params, signs, core, peripheral, scores, psi, max_iterations, tol)
+        converged &= _place_peripheral(x, idx, sizes, params, core, peripheral, scores, psi, max_iterations, tol)
         if not has_core:  # nothing anchored the origin: centre items and raters as in the main loop
             for f in (1, 2):
                 shift = params[f][counts[f] > 0].mean()
@@ -739,7 +739,6 @@ def _jmle(start, obs, xc, n_at, sizes, core, scores, gaps, max_iterations, tol):
     """
     p, r, i = obs
     n_elements = sum(sizes)
-    signs = (1.0, -1.0, -1.0)  # eta = B - C - D
     observed_at_least = np.cumsum(n_at[::-1])[::-1][1:]  # O[#x >= s_j], j >= 1
     # J'WJ only couples elements that share ratings: a ratee and a rater (a dozen items per pair), an item
     # and either.  Summed over those pairs once per Newton step, a CG step costs passes over the pairs, not
@@ -771,8 +770,8 @@ def _jmle(start, obs, xc, n_at, sizes, core, scores, gaps, max_iterations, tol):
             sums = np.split(out[:n_elements], np.cumsum(sizes[:2]))  # views into out
             for (f, g, pairs), w in zip(links, link_weight):
                 to_first, to_second = pairs.cross(w, parts[f], parts[g])
-                sums[f] += signs[f] * signs[g] * to_first
-                sums[g] += signs[f] * signs[g] * to_second
+                sums[f] += _SIGNS[f] * _SIGNS[g] * to_first
+                sums[g] += _SIGNS[f] * _SIGNS[g] * to_second
             out[:n_elements] += coupling @ thresholds
             out[n_elements:] = coupling.T @ elements + step_information @ thresholds
             return out
@@ -835,7 +834,7 @@ def _curvature(eta, xc, rater, sizes, scale, person_item):
     return gradient, weight, coupling, step_information, totals
 
 
-def _place_peripheral(x, idx, sizes, params, signs, core, peripheral, scores, psi, max_iterations, tol) -> bool:
+def _place_peripheral(x, idx, sizes, params, core, peripheral, scores, psi, max_iterations, tol) -> bool:
     """Measures of the elements set aside, with the estimated ones held fixed.
 
     Each is solved from its ratings with estimated partners (all its ratings
@@ -879,7 +878,7 @@ def _place_peripheral(x, idx, sizes, params, signs, core, peripheral, scores, ps
                 moves.append((f, step))
                 largest = max(largest, float(np.max(np.abs(step))))
             for f, step in moves:
-                params[f] += signs[f] * step
+                params[f] += _SIGNS[f] * step
             if largest < tol:
                 break
         else:
