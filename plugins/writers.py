@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import csv
+import os
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import Field
 
 from appraisal import hookimpl
-from appraisal.components import OutputFormat
+from appraisal.components import ComponentOptions, OutputFormat
 from appraisal.i18n import choose
 from appraisal.results import write_results_json
 from appraisal.simulate import write_csv
@@ -144,15 +146,24 @@ def _fixed(values, decimals: int) -> pa.Array:
     return pc.if_else(pa.array(missing), "", text)
 
 
+class JsonOptions(ComponentOptions):
+    """Options of the ``json`` output format."""
+
+    workers: int | None = Field(
+        None, ge=1, description="Processes building the employee records; None = one per CPU (in-process for small runs)"
+    )
+
+
 class JsonResults(OutputFormat):
     """results.json: run facts, every employee with its trace, and every flag."""
 
     name = "json"
     summary = "results.json: everything, including each employee's explanation trace"
+    Options = JsonOptions
 
-    def write(self, run, out_dir, lang, options):
+    def write(self, run, out_dir, lang, options: JsonOptions):  # type: ignore[override]
         path = out_dir / "results.json"
-        write_results_json(run, path)
+        write_results_json(run, path, options.workers or os.cpu_count() or 1)
         return [path]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import multiprocessing
 import re
 import subprocess
 import sys
@@ -112,6 +113,27 @@ def test_manifest_accounts_for_everything(demo_run, demo):
     steps = manifest["parameters"]["steps"]
     assert [s["step"] for s in steps] == ["weighting", "aggregation", "classification", "development"] + ["flags"] * 10
     assert [s["component"] for s in steps if s["step"] == "flags"] == list(DEFAULT_FLAG_RULES)
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="workers are forked")
+def test_results_json_built_by_forked_workers_is_the_same_file(demo, tmp_path, monkeypatch):
+    from appraisal import results
+    from appraisal.ingest import ingest
+    from appraisal.pipeline import run_pipeline
+    from appraisal.runner import load_checked_rubric
+
+    host = make_host()
+    loaded = load_checked_rubric(host, demo / "rubric.yaml")
+    run = results.ComputedRun(run_pipeline(host, loaded, ingest(host, loaded.rubric, [demo / "ratings.csv"], demo / "roster.csv")))
+    results.write_results_json(run, tmp_path / "serial.json", workers=1)
+    monkeypatch.setattr(results, "PARALLEL_MIN_EMPLOYEES", 2)
+    monkeypatch.setattr(results, "RECORDS_PER_TASK", 5)
+    batches = list(run.encoded_employees(workers=2))
+    assert len(batches) == 5  # 24 employees in batches of 5: the forked path, not one record at a time
+    assert all(batch.count(b"\n") == min(5, 24 - 5 * k) - 1 for k, batch in enumerate(batches))
+    results.write_results_json(run, tmp_path / "parallel.json", workers=2)
+    assert (tmp_path / "parallel.json").read_bytes() == (tmp_path / "serial.json").read_bytes()
+    assert len(json.loads((tmp_path / "parallel.json").read_bytes())["employees"]) == 24
 
 
 def test_explain_reproduces_the_overall(demo_run):
