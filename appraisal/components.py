@@ -323,7 +323,11 @@ class Flag:
 
 
 class FlagRule(Component):
-    """Raises flags from the data and the scores."""
+    """Raises flags from the data and the scores.
+
+    ``flags`` must return its findings and change nothing else: on large runs
+    it is called in a forked worker process (see ``register_flag_rules``).
+    """
 
     kind = "flag rule"
 

@@ -124,6 +124,12 @@ def register_flag_rules(register: Callable[[FlagRule], None]) -> None:
 
     :param register: call ``register(rule)`` with a :class:`~appraisal.components.FlagRule` instance.
     :returns: nothing.
+
+    On runs of 2,000 employees or more, where the system can fork, each rule's
+    ``flags`` runs in a worker process forked from the run, side by side with
+    the other rules and the development plans: it sees the run's data as it
+    is, its returned flags come back pickled, and nothing else it changes
+    reaches the run.
     """
 
 

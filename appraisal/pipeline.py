@@ -12,8 +12,10 @@ is broken.  Anonymity is enforced here, in core, not by plugins.
 
 from __future__ import annotations
 
+import os
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import BrokenExecutor, Future
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -55,6 +57,7 @@ from .uncertainty import (
     reliability,
     reliability_given,
 )
+from .workers import ForkedWorkers, can_fork
 
 Progress = Callable[[str], None]
 
@@ -284,23 +287,23 @@ def run_pipeline(
             steps.append(classifier.record({"categories": counts, "primary": classifier.component.name == primary, **extra}))
     data = replace(data, classifications=classifications)
 
-    progress("development")
-    plans: list[DevelopmentPlan] = [DevelopmentPlan()] * n_employees  # one shared, never-modified empty plan
-    if plan["development"]:
-        recommender: _Resolved = plan["development"]
-        plans = _call(recommender, lambda: recommender.component.recommend(summary, data, recommender.options))
-        if len(plans) != n_employees or not all(isinstance(p, DevelopmentPlan) for p in plans):
-            raise recommender.broken(f"did not return one DevelopmentPlan per employee ({n_employees})")
-        steps.append(recommender.record({"employees_with_plan": sum(1 for p in plans if p.entries)}))
+    with _FlagChecks(plan["flags"], summary, data, os.cpu_count() or 1) as checks:
+        progress("development")
+        plans: list[DevelopmentPlan] = [DevelopmentPlan()] * n_employees  # one shared, never-modified empty plan
+        if plan["development"]:
+            recommender: _Resolved = plan["development"]
+            plans = _call(recommender, lambda: recommender.component.recommend(summary, data, recommender.options))
+            if len(plans) != n_employees or not all(isinstance(p, DevelopmentPlan) for p in plans):
+                raise recommender.broken(f"did not return one DevelopmentPlan per employee ({n_employees})")
+            steps.append(recommender.record({"employees_with_plan": sum(1 for p in plans if p.entries)}))
 
-    progress("flags")
-    flags: list[Flag] = fragile_flags(fragile, data, classifications.get(primary)) if fragile else []
-    for rule in plan["flags"]:
-        raised = _call(rule, lambda r=rule: r.component.flags(summary, data, r.options))
-        if not all(isinstance(flag, Flag) for flag in raised):
-            raise rule.broken("returned something that is not an appraisal.components.Flag")
-        flags += raised
-        steps.append(rule.record({"flags": len(raised)}))
+        progress("flags")
+        flags: list[Flag] = fragile_flags(fragile, data, classifications.get(primary)) if fragile else []
+        for rule, raised in zip(plan["flags"], checks.results()):
+            if not all(isinstance(flag, Flag) for flag in raised):
+                raise rule.broken("returned something that is not an appraisal.components.Flag")
+            flags += raised
+            steps.append(rule.record({"flags": len(raised)}))
 
     return Outcome(
         rubric=loaded,
@@ -320,6 +323,57 @@ def run_pipeline(
         fragile=fragile,
         reliability=reliability_report_,
     )
+
+
+PARALLEL_FLAGS_MIN_EMPLOYEES = 2_000
+"""Smaller runs check their flag rules in this process: forking workers would cost more than it saves."""
+
+
+class _FlagChecks:
+    """The run's flag rules, started in forked worker processes as soon as their input is ready.
+
+    Flag rules see the scores and classifications, never the development
+    plans, so on a large run they are checked while this process draws up
+    the plans, and side by side with each other (the Rasch misfit fit alone
+    takes about a minute at 100,000 employees).  Their flags come back in
+    rule order, so the run's output does not depend on which finished first.
+    Small runs, and systems that cannot fork, check them here, one after
+    another, when :meth:`results` asks.
+    """
+
+    def __init__(self, rules: Sequence[_Resolved], summary: ScoreSummary, data: StepInput, workers: int) -> None:
+        self._rules = list(rules)
+        self._inputs = (self._rules, summary, data)
+        parallel = workers > 1 and len(self._rules) > 1 and len(data.employees) >= PARALLEL_FLAGS_MIN_EMPLOYEES and can_fork()
+        self._workers = ForkedWorkers(self._inputs, min(workers, len(self._rules))) if parallel else None
+        self._pending: list[Future[list[Flag]]] = []
+
+    def __enter__(self) -> _FlagChecks:
+        if self._workers is not None:
+            self._workers.__enter__()
+            self._pending = [self._workers.submit(_raise_flags, index) for index in range(len(self._rules))]
+        return self
+
+    def results(self) -> Iterator[list[Flag]]:
+        """Each rule's flags, in rule order."""
+        for index, rule in enumerate(self._rules):
+            if not self._pending:
+                yield _raise_flags(self._inputs, index)
+                continue
+            try:
+                yield self._pending[index].result()
+            except BrokenExecutor:
+                raise rule.broken("stopped: the worker process checking it died (out of memory?)") from None
+
+    def __exit__(self, *raised: Any) -> None:
+        if self._workers is not None:
+            self._workers.__exit__(*raised)
+
+
+def _raise_flags(inputs: tuple[list[_Resolved], ScoreSummary, StepInput], index: int) -> list[Flag]:
+    rules, summary, data = inputs
+    rule = rules[index]
+    return _call(rule, lambda: rule.component.flags(summary, data, rule.options))
 
 
 RELIABILITY_SAMPLE = 20_000

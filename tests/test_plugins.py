@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import sys
 import textwrap
@@ -35,8 +36,9 @@ from appraisal.components import (
 from appraisal.errors import AppraisalError, PluginError
 from appraisal.ingest import ingest
 from appraisal.plugins import DEFAULT_PLUGINS, get_plugin_host
-from appraisal.runner import RunRequest, run
+from appraisal.runner import RunRequest, load_checked_rubric, run
 from appraisal.testing import make_host, score_rows, write_rows
+from appraisal.workers import can_fork
 from appraisal_cli.cli import AppContext, cli
 
 from test_scoring import HAND, ROWS
@@ -296,6 +298,59 @@ def test_hook_register_flag_rules(tmp_path):
     rules = [(f.rule, f.statistic) for f in run_view.flags() if f.rule != "leave-one-rater-out"]  # a core check
     assert ("low-b", pytest.approx(3.0)) in rules
     assert {rule for rule, _ in rules} == {"low-b", "anonymity"}  # only the rules the rubric names
+
+
+class WhereChecked(FlagRule):
+    """Raises one flag whose statistic is the id of the process that checked the rule."""
+
+    name = "where-checked"
+
+    def flags(self, scores, data, options):
+        return [self.employee_flag(data, 0, "info", "diperiksa", "checked", statistic=float(os.getpid()), threshold=0.0)]
+
+
+class Crashes(FlagRule):
+    name = "crashes"
+
+    def flags(self, scores, data, options):
+        raise ZeroDivisionError("oops")
+
+
+class FlagPlugin:
+    @hookimpl
+    def register_flag_rules(self, register):
+        register(WhereChecked())
+        register(Crashes())
+
+
+@pytest.mark.skipif(not can_fork(), reason="flag rules are checked in forked workers")
+def test_flag_rules_checked_in_forked_workers_give_the_same_flags(tmp_path, monkeypatch):
+    from appraisal import pipeline
+
+    demo = tmp_path / "demo"
+    assert CliRunner().invoke(cli, ["init", str(demo)], obj=AppContext(host=make_host())).exit_code == 0
+    path = tmp_path / "rubric.yaml"
+    path.write_text((demo / "rubric.yaml").read_text(encoding="utf-8").replace("scoring:\n", "scoring:\n  flags: [defaults, where-checked]\n"), encoding="utf-8")
+
+    def outcome():
+        host = make_host(FlagPlugin())
+        loaded = load_checked_rubric(host, path)
+        return pipeline.run_pipeline(host, loaded, ingest(host, loaded.rubric, [demo / "ratings.csv"], demo / "roster.csv"))
+
+    here = outcome()
+    monkeypatch.setattr(pipeline, "PARALLEL_FLAGS_MIN_EMPLOYEES", 2)
+    forked = outcome()
+    def checked_in(run) -> float:
+        return next(f.statistic for f in run.flags if f.rule == "where-checked")
+
+    assert checked_in(here) == os.getpid() and checked_in(forked) != os.getpid()
+    strip = lambda flags: [f for f in flags if f.rule != "where-checked"]  # noqa: E731
+    assert len(strip(forked.flags)) > 5 and strip(forked.flags) == strip(here.flags)  # same flags, same order
+    assert [s.as_dict() for s in forked.steps] == [s.as_dict() for s in here.steps]
+
+    path.write_text(path.read_text(encoding="utf-8").replace("where-checked]", "where-checked, crashes]"), encoding="utf-8")
+    with pytest.raises(PluginError, match="flag rule 'crashes' from plugin 'FlagPlugin' failed: ZeroDivisionError: oops"):
+        outcome()
 
 
 def test_hook_register_output_formats(tmp_path):
