@@ -464,6 +464,9 @@ def simulate(
 
 def main() -> None:
     """Console-script entry point."""
+    from appraisal.allocator import keep_large_allocations
+
+    keep_large_allocations()
     cli(prog_name="appraisal")
 
 
