@@ -263,31 +263,32 @@ def run_pipeline(
     reliability_report_ = reliability_report(frame, cells, counting_in_sample, layout, rubric.scale.min, rubric.scale.max)
 
     progress("classification")
-    classifications: dict[str, Classification] = {}
     primary = scoring.category or (scoring.classification[0].name if scoring.classification else None)
-    fragile: dict[int, list[int]] = {}
-    if plan["classification"]:
-        classifications = _classify_all(plan["classification"], summary, data, n_employees)
-        robustness: dict[str, Any] = {}
-        if scoring.leave_one_out:
+    classifications = _classify_all(plan["classification"], summary, data, n_employees) if plan["classification"] else {}
+    unclassified, data = data, replace(data, classifications=classifications)
 
-            def rescore(subset: RaterCells, subset_data: StepInput, origin: np.ndarray) -> np.ndarray:
-                subset_weights = _weigh(weighting, subset, subset_data)
-                n_pseudo = len(subset_data.employees)
-                pseudo = _aggregate(rubric, subset, calibrated_cells[origin], subset_weights, n_pseudo, spread)
-                pseudo_summary = _with_evidence(pseudo.summary, subset, subset_weights, rubric, reliability_info.true_variance)
-                return _classify_all(plan["classification"], pseudo_summary, subset_data, n_pseudo)[primary].categories
-
-            fragile = leave_one_rater_out(cells, weights, data, classifications[primary].categories, rescore)
-            robustness = {"leave_one_rater_out": {"employees_checked": int((~np.isnan(summary.overall)).sum()), "fragile": len(fragile)}}
-        for classifier in plan["classification"]:
-            result = classifications[classifier.component.name]
-            counts = {code: int((result.categories == code).sum()) for code in result.labels}
-            extra = robustness if classifier.component.name == primary else {}
-            steps.append(classifier.record({"categories": counts, "primary": classifier.component.name == primary, **extra}))
-    data = replace(data, classifications=classifications)
-
+    # Flag rules need the classifications, nothing after them: on large runs they start now, in workers.
     with _FlagChecks(plan["flags"], summary, data, os.cpu_count() or 1) as checks:
+        fragile: dict[int, list[int]] = {}
+        if plan["classification"]:
+            robustness: dict[str, Any] = {}
+            if scoring.leave_one_out:
+
+                def rescore(subset: RaterCells, subset_data: StepInput, origin: np.ndarray) -> np.ndarray:
+                    subset_weights = _weigh(weighting, subset, subset_data)
+                    n_pseudo = len(subset_data.employees)
+                    pseudo = _aggregate(rubric, subset, calibrated_cells[origin], subset_weights, n_pseudo, spread)
+                    pseudo_summary = _with_evidence(pseudo.summary, subset, subset_weights, rubric, reliability_info.true_variance)
+                    return _classify_all(plan["classification"], pseudo_summary, subset_data, n_pseudo)[primary].categories
+
+                fragile = leave_one_rater_out(cells, weights, unclassified, classifications[primary].categories, rescore)
+                robustness = {"leave_one_rater_out": {"employees_checked": int((~np.isnan(summary.overall)).sum()), "fragile": len(fragile)}}
+            for classifier in plan["classification"]:
+                result = classifications[classifier.component.name]
+                counts = {code: int((result.categories == code).sum()) for code in result.labels}
+                extra = robustness if classifier.component.name == primary else {}
+                steps.append(classifier.record({"categories": counts, "primary": classifier.component.name == primary, **extra}))
+
         progress("development")
         plans: list[DevelopmentPlan] = [DevelopmentPlan()] * n_employees  # one shared, never-modified empty plan
         if plan["development"]:
@@ -332,10 +333,11 @@ PARALLEL_FLAGS_MIN_EMPLOYEES = 2_000
 class _FlagChecks:
     """The run's flag rules, started in forked worker processes as soon as their input is ready.
 
-    Flag rules see the scores and classifications, never the development
-    plans, so on a large run they are checked while this process draws up
-    the plans, and side by side with each other (the Rasch misfit fit alone
-    takes about a minute at 100,000 employees).  Their flags come back in
+    Flag rules see the scores and classifications, never the
+    leave-one-rater-out check or the development plans, so on a large run
+    they are checked while this process does those, and side by side with
+    each other (the Rasch misfit fit alone takes half a minute at 100,000
+    employees).  Their flags come back in
     rule order, so the run's output does not depend on which finished first.
     Small runs, and systems that cannot fork, check them here, one after
     another, when :meth:`results` asks.
