@@ -412,6 +412,28 @@ def report(
 
 
 @cli.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
+@click.option("--lang", type=LANG_CHOICE, default="id", show_default=True, help="Language of error messages.")
+@click.option("-q", "--quiet", is_flag=True, help="No summary.")
+@pass_app
+def rollup(app: AppContext, run_dirs: tuple[Path, ...], out_dir: Path, lang: str, quiet: bool) -> None:
+    """Merge agency runs (one folder each, named after the agency) into a provincial or national results.csv.
+
+    Raters never cross agencies, so each agency is run on its own and only the
+    results are merged: results.csv with an agency column, rollup.json with
+    each agency's counts and the totals.
+    """
+    from appraisal.rollup import roll_up
+
+    with domain_errors(app, lang):
+        report = roll_up(list(run_dirs), out_dir)
+    if not quiet:
+        total = report.total
+        click.echo(f"{total['agencies']} agencies, {total['employees']} employees, {total['ratings']['read']} ratings read -> {out_dir}")
+
+
+@cli.command()
 @click.option("json_", "--json", is_flag=True, help="Output as JSON.")
 @pass_app
 def plugins(app: AppContext, json_: bool) -> None:

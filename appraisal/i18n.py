@@ -90,6 +90,30 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "id": "file bukan UTF-8; di Excel simpan sebagai \"CSV UTF-8 (Comma delimited)\" ({detail})",
         "en": "the file is not UTF-8; in Excel save it as \"CSV UTF-8 (Comma delimited)\" ({detail})",
     },
+    "rollup_not_a_run": {
+        "id": "bukan folder hasil `appraisal run`: results.csv atau manifest.json tidak ada (jalankan dengan --format csv)",
+        "en": "not an `appraisal run` output folder: results.csv or manifest.json is missing (run with --format csv)",
+    },
+    "rollup_changed_since_run": {
+        "id": "isi file berubah sejak dijalankan (SHA-256 tidak sama dengan manifest.json); jalankan ulang instansi ini",
+        "en": "the file changed after the run wrote it (SHA-256 differs from manifest.json); run this agency again",
+    },
+    "rollup_agency_twice": {
+        "id": "nama instansi {agency!r} dipakai dua folder; beri nama folder yang berbeda",
+        "en": "agency name {agency!r} is used by two folders; give the folders different names",
+    },
+    "rollup_other_rubric": {
+        "id": "dinilai dengan rubrik lain ({rubric!r}) dari {first} ({first_rubric!r}); nilai dan kategorinya tidak dapat digabung",
+        "en": "scored with another rubric ({rubric!r}) than {first} ({first_rubric!r}); scores and categories cannot be merged",
+    },
+    "rollup_other_columns": {
+        "id": "kolomnya berbeda dengan {first}",
+        "en": "its columns differ from {first}",
+    },
+    "rollup_employee_twice": {
+        "id": "pegawai {employee!r} juga dinilai oleh instansi {other!r}",
+        "en": "employee {employee!r} is also appraised by agency {other!r}",
+    },
     "unknown_format": {
         "id": "format file {suffix!r} tidak dikenal; format yang didukung: {available}",
         "en": "unknown file format {suffix!r}; supported formats: {available}",
