@@ -467,10 +467,14 @@ def schema() -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--collusion", type=click.IntRange(min=0), default=0, help="Planted pairs of peers who inflate each other.")
 @click.option("--straight-liners", type=click.IntRange(min=0), default=0, help="Planted raters who give one score to everything.")
+@click.option(
+    "--agency", type=click.IntRange(min=0, max=111), default=0, show_default=True,
+    help="Simulate agency K of a province (1-111): agencies simulated with different K never share an employee id (for `appraisal rollup`).",
+)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @pass_app
 def simulate(
-    app: AppContext, rubric_name: str, employees: int, seed: int, collusion: int, straight_liners: int, out_dir: Path
+    app: AppContext, rubric_name: str, employees: int, seed: int, collusion: int, straight_liners: int, agency: int, out_dir: Path
 ) -> None:
     """Write synthetic roster.csv, ratings.csv, truth.csv and truth_raters.csv with known rater effects."""
     from appraisal.runner import load_checked_rubric
@@ -478,7 +482,9 @@ def simulate(
 
     with domain_errors(app):
         loaded = load_checked_rubric(app.host, rubric_name)
-        settings = SimulationSettings(employees=employees, seed=seed, collusion_pairs=collusion, straight_liners=straight_liners)
+        settings = SimulationSettings(
+            employees=employees, seed=seed, collusion_pairs=collusion, straight_liners=straight_liners, agency=agency
+        )
         data = generate(loaded.rubric, settings)
         for path in write_simulation(data, out_dir):
             click.echo(f"wrote {path}")

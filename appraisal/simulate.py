@@ -64,6 +64,11 @@ COMMENTS = (
 )
 
 
+MAX_AGENCIES = 111
+"""NIP sequence numbers run 1-999: agency k draws from its own block of nine (k = 1..111)."""
+SEQUENCES_PER_AGENCY = 9
+
+
 class SimulationSettings(BaseModel):
     """Knobs of the generator; the defaults follow published 360 variance shares."""
 
@@ -86,6 +91,11 @@ class SimulationSettings(BaseModel):
     collusion_pairs: int = Field(0, ge=0, description="Planted pairs of peers who inflate each other's ratings")
     collusion_boost: float = Field(1.5, ge=0, description="How much colluding peers add to each other's ratings")
     straight_liners: int = Field(0, ge=0, description="Planted raters who give one score to everything")
+    agency: int = Field(
+        0, ge=0, le=MAX_AGENCIES,
+        description="Agency number of a province simulated one agency at a time (0: one organisation); "
+        "agencies with different numbers never share an employee id",
+    )
 
 
 @dataclass(frozen=True)
@@ -183,7 +193,7 @@ def simulate(rubric: Rubric, settings: SimulationSettings) -> SimulatedData:
     commented = rng.random(len(edge)) < settings.comment_rate
     comment_code[commented] = 1 + rng.integers(0, len(COMMENTS), int(commented.sum()))
 
-    ids = _employee_ids(rng, n)
+    ids = _employee_ids(rng, n, settings.agency)
     names = _names(rng, n)
     unit_names = np.asarray(
         [UNIT_NAMES[u] if u < len(UNIT_NAMES) else f"Unit Kerja {u + 1}" for u in range(n_units)], dtype=object
@@ -297,15 +307,19 @@ def _collusion_pairs(
     return partner
 
 
-def _employee_ids(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Unique NIP-like 18-digit ids: birth date, appointment month, sex, sequence."""
+def _employee_ids(rng: np.random.Generator, n: int, agency: int = 0) -> np.ndarray:
+    """Unique NIP-like 18-digit ids: birth date, appointment month, sex, sequence (from the agency's block, if any)."""
     values = np.empty(n, dtype=object)
     todo = np.arange(n)
     while len(todo):
         k = len(todo)
         birth = rng.integers(1965, 2000, k) * 10000 + rng.integers(1, 13, k) * 100 + rng.integers(1, 29, k)
         appointed = rng.integers(1990, 2024, k) * 100 + rng.integers(1, 13, k)
-        tail = rng.integers(1, 3, k) * 1000 + rng.integers(1, 1000, k)
+        if agency:
+            sequence = (agency - 1) * SEQUENCES_PER_AGENCY + rng.integers(1, SEQUENCES_PER_AGENCY + 1, k)
+        else:
+            sequence = rng.integers(1, 1000, k)
+        tail = rng.integers(1, 3, k) * 1000 + sequence
         values[todo] = np.char.add(np.char.add(birth.astype(str), appointed.astype(str)), tail.astype(str)).astype(object)
         _, first = np.unique(values, return_index=True)
         repeated = np.ones(n, dtype=bool)

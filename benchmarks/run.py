@@ -186,6 +186,68 @@ def bench_size(employees: int, data: Path, repeats: int, options: argparse.Names
     return results, agreement
 
 
+@dataclass
+class National:
+    """A national run as agency runs: each agency simulated on its own (raters never cross agencies), run, then rolled up."""
+
+    agencies: int
+    employees: int
+    ratings: int
+    seconds: list[float]  # one per agency run
+    peak_mb: list[float]
+    rollup_seconds: float
+    rollup_peak_mb: float
+
+    @property
+    def total(self) -> float:
+        return sum(self.seconds) + self.rollup_seconds
+
+
+def bench_national(agencies: int, size: int, data: Path) -> National:
+    """``agencies`` agencies of ``size`` employees, each with its own seed, through the base pipeline, then ``appraisal rollup``."""
+    root = data / f"national-{agencies}x{size}"
+    runs, seconds, peaks, ratings = [], [], [], 0
+    for agency in range(1, agencies + 1):
+        folder = root / f"input-{agency}"
+        if not (folder / "ratings.csv").exists():
+            print(f"simulating agency {agency} of {agencies} ({size:,} employees) ...", file=sys.stderr)
+            subprocess.run(
+                [*appraisal_command(), "simulate", "--rubric", str(BASE_RUBRIC), "--employees", str(size), "--seed", str(agency), "--agency", str(agency), "--out", str(folder)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+        out = root / f"instansi-{agency:02d}"
+        took, peak = measured(
+            [*appraisal_command(), "run", "--rubric", str(BASE_RUBRIC), "--ratings", str(folder / "ratings.csv"), "--roster", str(folder / "roster.csv"),
+             "--format", "csv", "--out", str(out), "-q"]
+        )
+        ratings += json.loads((out / "manifest.json").read_text(encoding="utf-8"))["rows"]["ratings"]["read"]
+        runs.append(str(out))
+        seconds.append(took)
+        peaks.append(peak)
+        print(f"  agency {agency:>3}: {took:8.2f} s {peak:8.0f} MB", file=sys.stderr)
+    rollup_seconds, rollup_peak = measured([*appraisal_command(), "rollup", *runs, "--out", str(root / "nasional"), "-q"])
+    return National(agencies, agencies * size, ratings, seconds, peaks, rollup_seconds, rollup_peak)
+
+
+def national_table(national: National, results: list[Measurement]) -> str:
+    lines = [
+        "| agencies × employees | employees | ratings | wall s, all agencies + rollup | per agency (median) | rollup s | peak MB (largest process) | s per million ratings |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {national.agencies} × {national.employees // national.agencies:,} | {national.employees:,} | {national.ratings:,} | {national.total:.1f} "
+        f"| {statistics.median(national.seconds):.2f} | {national.rollup_seconds:.2f} | {max(national.peak_mb + [national.rollup_peak_mb]):,.0f} "
+        f"| {national.total / national.ratings * 1e6:.2f} |",
+    ]
+    base = sorted((m for m in results if m.input == "csv" and m.task == "appraisal base"), key=lambda m: m.ratings)
+    if base:
+        import math
+
+        first = base[0]
+        slope = math.log(national.total / first.median) / math.log(national.ratings / first.ratings)
+        lines.append(f"\nLog-log slope of time against ratings, {first.size:,} employees (one run) → {national.employees:,} (by agency): {slope:.2f}")
+    return "\n".join(lines)
+
+
 def machine() -> dict[str, str]:
     import numpy
     import pyarrow
@@ -246,6 +308,10 @@ def main() -> None:
     parser.add_argument("--full-max", type=int, default=100_000, help="largest size to time the full pipeline for")
     parser.add_argument("--full-repeats", type=int, default=0, help="runs of the full pipeline (default: --repeats)")
     parser.add_argument("--report-max", type=int, default=100_000, help="largest size to time HTML reports for")
+    parser.add_argument(
+        "--national", default="", metavar="AGENCIESxSIZE",
+        help="also time a national run as agency runs plus `appraisal rollup`, e.g. 10x100k (base pipeline, one run each)",
+    )
     args = parser.parse_args()
     sizes = [SIZES.get(s.strip().lower()) or int(s) for s in args.sizes.split(",")]
     results: list[Measurement] = []
@@ -254,6 +320,10 @@ def main() -> None:
         measured_size, gap = bench_size(size, args.data, args.repeats, args)
         results += measured_size
         agreement = max(agreement, gap)
+    national = None
+    if args.national:
+        count, _, size_name = args.national.lower().partition("x")
+        national = bench_national(int(count), SIZES.get(size_name) or int(size_name), args.data)
     info = machine()
     print(f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory_gb']} GB; {info['os']}")
     print("Versions: " + ", ".join(f"{k} {info[k]}" for k in ("python", "numpy", "pyarrow", "duckdb", "polars")))
@@ -261,8 +331,15 @@ def main() -> None:
     print(table(results))
     print("\nSeconds per million ratings (median):\n")
     print(slopes(results))
+    if national is not None:
+        print("\nNational run, partitioned by agency:\n")
+        print(national_table(national, results))
     (args.data / "results.json").write_text(
-        json.dumps({"machine": info, "agreement": agreement, "results": [asdict(m) for m in results]}, indent=2) + "\n"
+        json.dumps(
+            {"machine": info, "agreement": agreement, "results": [asdict(m) for m in results], "national": asdict(national) if national else None},
+            indent=2,
+        )
+        + "\n"
     )
 
 

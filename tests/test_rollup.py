@@ -80,3 +80,19 @@ def test_rollup_refuses_what_would_make_the_table_wrong_and_names_it(agencies, t
     assert any(line.startswith(f"{other / 'manifest.json'}: rubric.sha256: scored with another rubric ('lain')") for line in lines)
     assert any(line.startswith(f"{tmp_path}: not an `appraisal run` output folder") for line in lines)
     assert not out.exists()  # nothing half-written
+
+
+def test_agencies_simulated_separately_never_share_an_id():
+    from appraisal.runner import load_checked_rubric
+    from appraisal.simulate import SimulationSettings, simulate
+
+    rubric = load_checked_rubric(make_host(), "asn").rubric
+
+    def ids(**settings) -> list[str]:
+        return simulate(rubric, SimulationSettings(employees=3000, seed=7, **settings)).roster.column("employee_id").to_pylist()
+
+    first, second = ids(agency=1), ids(agency=2)  # the same seed: without the blocks they would be the same ids
+    assert not set(first) & set(second)
+    assert {int(i[-3:]) for i in first} <= set(range(1, 10)) and {int(i[-3:]) for i in second} <= set(range(10, 19))
+    assert len(set(first)) == 3000 and all(len(i) == 18 for i in first)
+    assert ids() == ids(agency=0) and len({int(i[-3:]) for i in ids()}) > 100  # one organisation: ids as before
