@@ -79,6 +79,7 @@ EXTREME_ADJUSTMENT = 0.3
 
 _MAX_STEP = 1.0  # logits, per element and Newton step
 _FORCING = (1e-3, 0.1)  # bounds of the CG residual relative to the gradient
+_CURVATURE_BLOCK = 1 << 16  # ratings per block of the Newton step's per-rating work
 _CG_STEPS = 500  # conjugate-gradient steps per Newton step, at most
 _FACETS = ("person", "rater", "item")
 _SIGNS = (1.0, -1.0, -1.0)  # of each facet in eta = B - C - D
@@ -811,26 +812,41 @@ def _curvature(eta, xc, rater, sizes, scale, person_item):
             [np.bincount(person_item.first, grid, n_p), -np.bincount(rater, values, n_r), -np.bincount(person_item.second, grid, n_i)]
         )
 
-    prob = scale.probabilities(eta)  # per used category, low to high
     u = scale.centred[scale.used]  # scores centred on the scale's middle, for accuracy
-    at_least = np.zeros_like(eta)  # P(x >= s_j)
-    moment = np.zeros_like(eta)  # sum_{k >= j} u_k P_k
-    tails = []
-    for k in range(len(prob) - 1, 0, -1):
-        at_least += prob[k]
-        moment += u[k] * prob[k]
-        tails.append((at_least.copy(), moment.copy()))
-    tails.reverse()  # j = 1, 2, ...
-    expected = moment + u[0] * prob[0]  # E - mid
-    weight = u[0] * u[0] * prob[0]
-    for k in range(1, len(prob)):
-        weight += u[k] * u[k] * prob[k]
-    weight -= expected * expected
-    np.maximum(weight, 0.0, out=weight)
-    gradient = by_element(xc - scale.mid - expected)
-    coupling = np.column_stack([-by_element(tail_moment - expected * tail) for tail, tail_moment in tails])  # Cov(x, [x >= s_j])
-    totals = np.array([tail.sum() for tail, _ in tails])
-    step_information = np.array([[totals[max(j, k)] - tails[j][0] @ tails[k][0] for k in range(len(tails))] for j in range(len(tails))])
+    steps = len(u) - 1
+    weight = np.empty_like(eta)
+    residual = np.empty_like(eta)  # x - E
+    tail_residual = np.empty((steps, len(eta)))  # sum_{k >= j} u_k P_k - E P(x >= s_j): Cov(x, [x >= s_j]) terms
+    totals = np.zeros(steps)  # sum P(x >= s_j)
+    products = np.zeros((steps, steps))  # sum P(x >= s_j) P(x >= s_k)
+    # Block by block, so that the dozen temporaries per category stay in the CPU cache.
+    for start in range(0, len(eta), _CURVATURE_BLOCK):
+        block = slice(start, start + _CURVATURE_BLOCK)
+        prob = scale.probabilities(eta[block])  # per used category, low to high
+        at_least = np.zeros_like(prob[0])  # P(x >= s_j)
+        moment = np.zeros_like(prob[0])  # sum_{k >= j} u_k P_k
+        tails = np.empty((steps, len(prob[0])))
+        moments = np.empty_like(tails)
+        for k in range(steps, 0, -1):
+            at_least += prob[k]
+            moment += u[k] * prob[k]
+            tails[k - 1], moments[k - 1] = at_least, moment
+        expected = moment + u[0] * prob[0]  # E - mid
+        variance = u[0] * u[0] * prob[0]
+        for k in range(1, steps + 1):
+            variance += u[k] * u[k] * prob[k]
+        variance -= expected * expected
+        np.maximum(variance, 0.0, out=variance)
+        weight[block] = variance
+        residual[block] = xc[block] - scale.mid - expected
+        moments -= expected * tails
+        tail_residual[:, block] = moments
+        totals += tails.sum(axis=1)
+        products += tails @ tails.T
+    gradient = by_element(residual)
+    coupling = np.column_stack([-by_element(values) for values in tail_residual])  # Cov(x, [x >= s_j])
+    order = np.arange(steps)
+    step_information = totals[np.maximum.outer(order, order)] - products
     return gradient, weight, coupling, step_information, totals
 
 
