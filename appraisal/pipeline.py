@@ -337,10 +337,10 @@ class _FlagChecks:
     leave-one-rater-out check or the development plans, so on a large run
     they are checked while this process does those, and side by side with
     each other (the Rasch misfit fit alone takes half a minute at 100,000
-    employees).  Their flags come back in
-    rule order, so the run's output does not depend on which finished first.
-    Small runs, and systems that cannot fork, check them here, one after
-    another, when :meth:`results` asks.
+    employees).  Their flags come back in rule order, so the run's output
+    does not depend on which finished first.  Small runs, and systems that
+    cannot fork, check them here, one after another, when :meth:`results`
+    asks.
     """
 
     def __init__(self, rules: Sequence[_Resolved], summary: ScoreSummary, data: StepInput, workers: int) -> None:

@@ -14,6 +14,7 @@ do the work in-process; :func:`can_fork` tells them.
 from __future__ import annotations
 
 import multiprocessing
+import warnings
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from types import TracebackType
@@ -57,7 +58,12 @@ class ForkedWorkers:
 
     def submit(self, function: Callable[..., Result], *arguments: Any) -> Future[Result]:
         assert self._pool is not None, "submit inside the with block"
-        return self._pool.submit(_with_state, function, *arguments)
+        with warnings.catch_warnings():
+            # Python 3.12+ warns when a process with threads forks (a lock held by another thread stays
+            # locked in the child). The run's other threads are Arrow's idle pool, which Arrow re-creates
+            # in a forked child, and the workers take no lock the parent's threads hold.
+            warnings.filterwarnings("ignore", r".*use of fork\(\) may lead to deadlocks", DeprecationWarning)
+            return self._pool.submit(_with_state, function, *arguments)
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
         global _state

@@ -309,7 +309,7 @@ class WhereChecked(FlagRule):
         return [self.employee_flag(data, 0, "info", "diperiksa", "checked", statistic=float(os.getpid()), threshold=0.0)]
 
 
-class Crashes(FlagRule):
+class CrashingRule(FlagRule):
     name = "crashes"
 
     def flags(self, scores, data, options):
@@ -320,7 +320,7 @@ class FlagPlugin:
     @hookimpl
     def register_flag_rules(self, register):
         register(WhereChecked())
-        register(Crashes())
+        register(CrashingRule())
 
 
 @pytest.mark.skipif(not can_fork(), reason="flag rules are checked in forked workers")
