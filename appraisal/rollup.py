@@ -107,11 +107,12 @@ def roll_up(directories: Sequence[Path], out_dir: Path) -> RollupReport:
                 )
             elif run.header != first.header:
                 problems.append(_problem(run.directory / RESULTS, 1, "", "rollup_other_columns", first=str(first.directory / RESULTS)))
-        problems += _employees_in_two_agencies(runs)
+    found, counts = _scan(runs)
+    problems += found
     if problems:
         raise InputError(problems)
 
-    agencies = [_agency_summary(run) for run in runs]
+    agencies = [_agency_summary(run, employees, categories) for run, (employees, categories) in zip(runs, counts)]
     total = {
         "agencies": len(runs),
         "employees": sum(a["employees"] for a in agencies),
@@ -141,12 +142,18 @@ def roll_up(directories: Sequence[Path], out_dir: Path) -> RollupReport:
     return RollupReport(agencies, total, paths)
 
 
-def _employees_in_two_agencies(runs: Sequence[AgencyRun]) -> list[Problem]:
+def _scan(runs: Sequence[AgencyRun]) -> tuple[list[Problem], list[tuple[int, Counter[str]]]]:
+    """One pass over every results.csv: employees appraised by two agencies; each agency's employees, and per category."""
     seen: dict[str, str] = {}
     problems = []
+    counts = []
     for run in runs:
         column = run.header.index("employee_id")
+        category = run.header.index("category") if "category" in run.header else None
+        categories: Counter[str] = Counter()
+        employees = 0
         for line, row in run.rows():
+            employees += 1
             employee = row[column]
             if employee in seen:
                 problems.append(
@@ -154,24 +161,20 @@ def _employees_in_two_agencies(runs: Sequence[AgencyRun]) -> list[Problem]:
                 )
             else:
                 seen[employee] = run.agency
-    return problems
+            if category is not None:
+                categories[row[category]] += 1
+        counts.append((employees, categories))
+    return problems, counts
 
 
-def _agency_summary(run: AgencyRun) -> dict[str, Any]:
-    category = run.header.index("category") if "category" in run.header else None
-    counts: Counter[str] = Counter()
-    employees = 0
-    for _, row in run.rows():
-        employees += 1
-        if category is not None:
-            counts[row[category]] += 1
+def _agency_summary(run: AgencyRun, employees: int, categories: Counter[str]) -> dict[str, Any]:
     ratings = run.manifest.get("rows", {}).get("ratings", {})
     return {
         "agency": run.agency,
         "run": str(run.directory),
         "employees": employees,
         "ratings": {key: int(ratings.get(key, 0)) for key in ("read", "accepted", "rejected")},
-        "categories": dict(sorted(counts.items())),
+        "categories": dict(sorted(categories.items())),
         "inputs": run.manifest.get("inputs", []),
         "results_sha256": run.results_sha256,
     }
