@@ -492,8 +492,9 @@ def simulate(
 
 def main() -> None:
     """Console-script entry point."""
-    from appraisal.allocator import keep_large_allocations
+    from appraisal.process import keep_large_allocations, single_threaded_blas
 
+    single_threaded_blas()
     keep_large_allocations()
     cli(prog_name="appraisal")
 

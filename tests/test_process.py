@@ -1,0 +1,62 @@
+"""The command-line program's process-wide settings (see appraisal/process.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+
+import pytest
+
+from appraisal.process import BLAS_THREAD_VARIABLES, LARGE_ALLOCATION, keep_large_allocations, single_threaded_blas
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc", reason="a glibc setting")
+def test_glibc_accepts_the_thresholds():
+    # mallopt answers 0 for a value it refuses; the program would then run as before, only slower.
+    assert keep_large_allocations()
+    assert LARGE_ALLOCATION > 32 * 1024 * 1024  # above the ceiling glibc's own adaptive threshold stops at
+
+
+def test_elsewhere_the_heap_is_left_alone(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert keep_large_allocations() is False
+
+
+def _blas_threads(code: str, **environment: str) -> dict:
+    """Run ``code`` in a fresh interpreter, then report what threadpoolctl sees of numpy's BLAS."""
+    env = {k: v for k, v in os.environ.items() if k not in BLAS_THREAD_VARIABLES and k != "OMP_NUM_THREADS"}
+    script = (
+        f"{code}\n"
+        "import json, numpy, threadpoolctl\n"
+        "blas = [p for p in threadpoolctl.threadpool_info() if p['user_api'] == 'blas']\n"
+        "print(json.dumps({'threads': [p['num_threads'] for p in blas], 'env': __import__('os').environ.get('OPENBLAS_NUM_THREADS')}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], env={**env, **environment}, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_program_runs_one_blas_thread():
+    # --help exits through SystemExit before any numpy work; numpy is loaded afterwards, as in a run.
+    seen = _blas_threads(
+        "import sys\nfrom appraisal_cli.cli import main\nsys.argv = ['appraisal', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass"
+    )
+    assert seen["env"] == "1"
+    assert seen["threads"] and set(seen["threads"]) == {1}
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="BLAS never runs more threads than cores")
+def test_a_thread_count_chosen_in_the_environment_is_kept():
+    seen = _blas_threads("from appraisal.process import single_threaded_blas\nassert single_threaded_blas()", OPENBLAS_NUM_THREADS="2")
+    assert seen["threads"] == [2]
+
+
+def test_too_late_once_numpy_is_loaded(monkeypatch):
+    assert "numpy" in sys.modules  # the test session imported it long ago
+    for variable in BLAS_THREAD_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    assert single_threaded_blas() is False
+    assert not any(variable in os.environ for variable in BLAS_THREAD_VARIABLES)
