@@ -206,8 +206,8 @@ def run_pipeline(
     data = replace(data, cells=cells, weights=normalised_weights(cells, weights, shape))
     # Calibration sees only ratings that count: self-ratings and hidden groups
     # never shape anyone's calibrated score, so they cannot leak through it.
-    rating_counts = (weights > 0)[cells.of_rating]
-    scores = np.where(rating_counts, frame.score, np.nan)
+    rating_counts = (weights > 0)[cells.of_rating] if plan["calibration"] else None
+    scores = np.where(rating_counts, frame.score, np.nan) if plan["calibration"] else frame.score
     rater_effects: dict[str, RaterEffects] = {}
     notes: dict[int, list[dict[str, str]]] = {}
     for step in plan["calibration"]:
@@ -229,8 +229,11 @@ def run_pipeline(
         steps.append(step.record(dict(result.summary)))
 
     progress("aggregation")
-    scores = np.where(rating_counts, scores, frame.score)
-    calibrated_cells = cell_means(cells.of_rating, scores, len(cells))
+    if plan["calibration"]:
+        calibrated_cells = cell_means(cells.of_rating, np.where(rating_counts, scores, frame.score), len(cells))
+    else:  # nothing calibrated: the cells' own means (8M-entry arrays are not recomputed for nothing)
+        calibrated_cells = cells.score
+    del scores, rating_counts
     spread = rater_spread(cells, calibrated_cells, weights > 0, layout, n_employees)
     aggregate = _aggregate(rubric, cells, calibrated_cells, weights, n_employees, spread, raw_stats)
     reliability_info = reliability(aggregate.summary.overall, aggregate.summary.overall_se)

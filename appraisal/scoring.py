@@ -67,9 +67,15 @@ def rater_cells(frame: RatingFrame, layout: RubricLayout, n_employees: int, min_
     n_comp = len(layout.competency_ids)
     n_raters = max(len(frame.raters), 1)
     key = (frame.ratee * n_raters + frame.rater) * n_comp + frame.competency
-    of_rating, first = factorize(key)
-    n_cells = len(first)
     observed = ~np.isnan(frame.score)
+    if bool(np.all(key[1:] > key[:-1])):
+        # Every rating is its own cell, in frame order (competencies rated as a whole): the cells are
+        # the frame's own columns, not copies, which at 8M ratings saves half a gigabyte.
+        del key
+        return _cells_of_single_ratings(frame, layout, n_employees, min_item_coverage, observed)
+    of_rating, first = factorize(key)
+    del key
+    n_cells = len(first)
     items_observed = np.bincount(of_rating, weights=observed, minlength=n_cells).astype(np.int64)
     score = cell_means(of_rating, frame.score, n_cells)
     competency = frame.competency[first]
@@ -77,9 +83,6 @@ def rater_cells(frame: RatingFrame, layout: RubricLayout, n_employees: int, min_
     # A tiny tolerance so that e.g. 1 of 2 items meets a 0.5 rule despite float error.
     eligible = (items_observed > 0) & (items_observed / items_expected >= min_item_coverage - 1e-12)
     ratee, group = frame.ratee[first], frame.group[first]
-    n_groups = len(layout.group_ids)
-    ecg = (ratee * n_comp + competency) * n_groups + group
-    sizes = np.bincount(ecg, weights=eligible, minlength=n_employees * n_comp * n_groups).astype(np.int64)
     return RaterCells(
         ratee=ratee,
         rater=frame.rater[first],
@@ -88,9 +91,38 @@ def rater_cells(frame: RatingFrame, layout: RubricLayout, n_employees: int, min_
         score=score,
         items_observed=items_observed,
         eligible=eligible,
-        group_size=sizes[ecg],
+        group_size=_group_sizes(ratee, competency, group, eligible, layout, n_employees),
         of_rating=of_rating,
     )
+
+
+def _cells_of_single_ratings(
+    frame: RatingFrame, layout: RubricLayout, n_employees: int, min_item_coverage: float, observed: np.ndarray
+) -> RaterCells:
+    """:func:`rater_cells` when each rating is a cell: a cell's mean is its one score (NaN if not observed)."""
+    items_expected = np.maximum(layout.items_per_competency[frame.competency], 1)
+    eligible = observed & (1 / items_expected >= min_item_coverage - 1e-12)
+    return RaterCells(
+        ratee=frame.ratee,
+        rater=frame.rater,
+        group=frame.group,
+        competency=frame.competency,
+        score=frame.score,
+        items_observed=observed.astype(np.int64),
+        eligible=eligible,
+        group_size=_group_sizes(frame.ratee, frame.competency, frame.group, eligible, layout, n_employees),
+        of_rating=np.arange(len(frame), dtype=np.int64),
+    )
+
+
+def _group_sizes(
+    ratee: np.ndarray, competency: np.ndarray, group: np.ndarray, eligible: np.ndarray, layout: RubricLayout, n_employees: int
+) -> np.ndarray:
+    """``int64[M]``: eligible raters in each cell's (ratee, competency, group)."""
+    n_comp, n_groups = len(layout.competency_ids), len(layout.group_ids)
+    ecg = (ratee * n_comp + competency) * n_groups + group
+    sizes = np.bincount(ecg, weights=eligible, minlength=n_employees * n_comp * n_groups).astype(np.int64)
+    return sizes[ecg]
 
 
 def cell_means(of_rating: np.ndarray, scores: np.ndarray, n_cells: int) -> np.ndarray:

@@ -67,33 +67,50 @@ def normalised_weights(cells: RaterCells, weights: np.ndarray, shape: tuple[int,
 
 def rater_spread(cells: RaterCells, cell_scores: np.ndarray, counts: np.ndarray, layout: RubricLayout, n_employees: int) -> RaterSpread:
     """Estimate s²_g and the halo correlation ρ from the counting rater cells."""
+    # Arrays here have one entry per rater cell (8M at 100k employees): results are computed in place
+    # and dropped as soon as they are used, because every fresh page costs more than the arithmetic.
     n_comp, n_groups = len(layout.competency_ids), len(layout.group_ids)
     x = np.where(counts, cell_scores, 0.0)
+    ec = cells.ratee * n_comp
+    ec += cells.competency
     # Within employee × competency × group: deviations from the group mean.
-    ecg = (cells.ratee * n_comp + cells.competency) * n_groups + cells.group
+    ecg = ec * n_groups
+    ecg += cells.group
     size = n_employees * n_comp * n_groups
     n_g = np.bincount(ecg, weights=counts, minlength=size)
     mean_g = safe_divide(np.bincount(ecg, weights=x, minlength=size), n_g, fill=0.0)
-    squares_g = np.where(counts, (x - mean_g[ecg]) ** 2, 0.0)
-    df_cells = np.where(n_g > 0, n_g - 1, 0.0)
-    group_of_cell = np.arange(size) % n_groups
-    df_g = np.bincount(group_of_cell, weights=df_cells, minlength=n_groups)
+    squares_g = mean_g[ecg]
+    del ecg, mean_g
+    np.subtract(x, squares_g, out=squares_g)
+    np.square(squares_g, out=squares_g)
+    squares_g[~counts] = 0.0
     ss_g = np.bincount(cells.group, weights=squares_g, minlength=n_groups)
+    del squares_g
+    # n_g holds whole numbers, so their sum is exact in any order.
+    df_g = np.maximum(n_g - 1, 0.0).reshape(-1, n_groups).sum(axis=0)
     # Within employee × competency, all counting groups together.
-    ec = cells.ratee * n_comp + cells.competency
     n_c = np.bincount(ec, weights=counts, minlength=n_employees * n_comp)
     mean_c = safe_divide(np.bincount(ec, weights=x, minlength=n_employees * n_comp), n_c, fill=0.0)
-    deviation = np.where(counts & (n_c[ec] >= 2), x - mean_c[ec], 0.0)
+    deviation = mean_c[ec]
+    np.subtract(x, deviation, out=deviation)
+    del x
+    kept = n_c[ec] >= 2
+    del ec
+    kept &= counts
+    deviation[~kept] = 0.0
+    del kept
+    squared = np.square(deviation)
     df_pooled = float(np.where(n_c > 0, n_c - 1, 0.0).sum())
-    pooled = float((deviation**2).sum() / df_pooled) if df_pooled > 0 else np.nan
+    pooled = float(squared.sum() / df_pooled) if df_pooled > 0 else np.nan
     group_variance = np.where(df_g >= MIN_DEGREES_OF_FREEDOM, safe_divide(ss_g, df_g), pooled)
     # Halo: average correlation of one rater's deviations across competencies for one ratee.
-    form = cells.ratee * max(int(cells.rater.max(initial=0)) + 1, 1) + cells.rater
+    form = cells.ratee * max(int(cells.rater.max(initial=0)) + 1, 1)
+    form += cells.rater
     form_code, _ = factorize(form)
-    used = deviation != 0
-    m = np.bincount(form_code, weights=used)
+    del form
+    m = np.bincount(form_code, weights=deviation != 0)
     total = np.bincount(form_code, weights=deviation)
-    squares = np.bincount(form_code, weights=deviation**2)
+    squares = np.bincount(form_code, weights=squared)
     numerator = float((np.where(m >= 2, total**2 - squares, 0.0)).sum())
     denominator = float((np.where(m >= 2, (m - 1) * squares, 0.0)).sum())
     halo = float(np.clip(numerator / denominator, 0.0, 1.0)) if denominator > 0 else 0.0

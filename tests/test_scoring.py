@@ -188,3 +188,39 @@ def test_comments_only_from_shown_groups_and_without_names(host, tmp_path):
     path = write_rows(tmp_path / "ratings.csv", rows, header)
     record = ComputedRun(run_pipeline(host, loaded, ingest(host, loaded.rubric, [path]))).record(0)
     assert record["comments"] == [{"group": "supervisor", "competency": "a", "text": "Teladan dalam disiplin"}]
+
+
+def test_rater_cells_of_single_ratings_match_the_general_path(host):
+    """When every rating is its own cell the cells are the frame's columns; the grouped path must agree."""
+    from dataclasses import replace
+
+    from appraisal.frame import RatingFrame
+    from appraisal.runner import load_checked_rubric
+    from appraisal.scoring import rater_cells
+
+    layout = load_checked_rubric(host, HAND).rubric.layout
+    rng = np.random.default_rng(7)
+    n_employees, n_raters, n_comp = 30, 40, len(layout.competency_ids)
+    keys = np.sort(rng.choice(n_employees * n_raters * n_comp, size=2000, replace=False))
+    ratee, rest = np.divmod(keys, n_raters * n_comp)
+    rater, competency = np.divmod(rest, n_comp)
+    score = rng.integers(1, 6, len(keys)).astype(np.float64)
+    score[rng.random(len(keys)) < 0.1] = np.nan
+    n = len(keys)
+    frame = RatingFrame(
+        ratee=ratee, rater=rater, group=rng.integers(0, len(layout.group_ids), n), competency=competency,
+        item=np.full(n, -1), score=score, source=np.zeros(n, dtype=np.int64), row=np.arange(2, n + 2),
+        raters=np.array([f"R{r}" for r in range(n_raters)], dtype=object), rater_employee=np.full(n_raters, -1),
+        sources=("ratings.csv",),
+    )
+    shuffle = rng.permutation(n)
+    shuffled = replace(frame, **{name: getattr(frame, name)[shuffle] for name in ("ratee", "rater", "group", "competency", "item", "score", "source", "row")})
+
+    direct = rater_cells(frame, layout, n_employees, 0.5)
+    grouped = rater_cells(shuffled, layout, n_employees, 0.5)
+    assert direct.ratee is frame.ratee  # shared, not copied
+    for name in ("ratee", "rater", "group", "competency", "score", "items_observed", "eligible", "group_size"):
+        np.testing.assert_array_equal(getattr(direct, name), getattr(grouped, name), err_msg=name)
+    np.testing.assert_array_equal(direct.of_rating, np.arange(n))
+    np.testing.assert_array_equal(grouped.of_rating, shuffle)  # shuffled row i is original row shuffle[i]
+    assert direct.eligible.sum() == np.isfinite(score).sum()  # 1 of a's 2 items meets the 0.5 rule
