@@ -16,7 +16,7 @@ plugin when one breaks it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -377,6 +377,40 @@ class RunView(ABC):
         quality), ``units_rated``, and per calibration step ``leniency`` and
         ``leniency_se`` keyed by step name.
         """
+
+    def rater_summary(self) -> dict[str, Any]:
+        """The rater records of :meth:`raters` as columns, for tabular writers (raters.csv).
+
+        Keys: ``rater_id``, ``employee`` (bool), ``ratings``, ``ratees``,
+        ``relationships`` (the group ids joined by spaces), ``mean``, ``sd``,
+        ``centring_offset``, ``units_rated`` — each a sequence in rater order,
+        numbers as ``float64`` with NaN for none — and ``leniency`` and
+        ``leniency_se``: such a column per calibration step, by step name.
+        This default builds them from :meth:`raters`; a view that holds
+        arrays returns them directly.
+        """
+        records = self.raters()
+        steps = sorted({name for record in records for name in record["leniency"]})
+
+        def numbers(values: Iterable[Any]) -> np.ndarray:
+            return np.array([np.nan if value is None else value for value in values], dtype=np.float64)
+
+        def counts(key: str) -> np.ndarray:
+            return np.array([record[key] for record in records], dtype=np.int64)
+
+        return {
+            "rater_id": [record["rater_id"] for record in records],
+            "employee": np.array([record["employee"] for record in records], dtype=bool),
+            "ratings": counts("ratings"),
+            "ratees": counts("ratees"),
+            "relationships": [" ".join(record["relationships"]) for record in records],
+            "mean": numbers(record["mean"] for record in records),
+            "sd": numbers(record["sd"] for record in records),
+            "centring_offset": numbers(record["centring_offset"] for record in records),
+            "units_rated": counts("units_rated"),
+            "leniency": {step: numbers(record["leniency"].get(step) for record in records) for step in steps},
+            "leniency_se": {step: numbers(record["leniency_se"].get(step) for record in records) for step in steps},
+        }
 
     @abstractmethod
     def summary(self) -> dict[str, Any]:

@@ -213,6 +213,9 @@ class _Counting(RunView):
     def raters(self) -> list[dict[str, Any]]:
         return self._run.raters()
 
+    def rater_summary(self) -> dict[str, Any]:
+        return self._run.rater_summary()
+
     def summary(self) -> dict[str, Any]:
         return self._run.summary()
 

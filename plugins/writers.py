@@ -79,40 +79,31 @@ class CsvResults(OutputFormat):
                     ]
                 )
         raters = out_dir / "raters.csv"
-        _write_raters(run.raters(), raters)
+        _write_raters(run.rater_summary(), raters)
         return [results, flags, raters]
 
 
-def _write_raters(records, path):
+RATER_COLUMNS = ("rater_id", "employee", "ratings", "ratees", "relationships", "mean", "sd", "centring_offset", "units_rated")
+
+
+def _write_raters(table, path):
     """raters.csv, for HR only: names raters with their statistics and estimated leniency."""
-    steps = sorted({name for record in records for name in record["leniency"]})
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(
-            ["rater_id", "employee", "ratings", "ratees", "relationships", "mean", "sd", "centring_offset", "units_rated"]
-            + [f"leniency_{step}" for step in steps]
-            + [f"leniency_se_{step}" for step in steps]
-        )
-        for record in records:
-            writer.writerow(
-                [
-                    record["rater_id"],
-                    "yes" if record["employee"] else "no",
-                    record["ratings"],
-                    record["ratees"],
-                    " ".join(record["relationships"]),
-                    _blank(record["mean"]),
-                    _blank(record["sd"]),
-                    _blank(record["centring_offset"]),
-                    record["units_rated"],
-                ]
-                + [_blank(record["leniency"].get(step)) for step in steps]
-                + [_blank(record["leniency_se"].get(step)) for step in steps]
-            )
+    steps = sorted(table["leniency"])
+    no_numbers = np.full(len(table["ratings"]), np.nan)
+    columns = {name: table[name] for name in RATER_COLUMNS}
+    columns |= {f"leniency_{step}": table["leniency"][step] for step in steps}
+    columns |= {f"leniency_se_{step}": table["leniency_se"].get(step, no_numbers) for step in steps}
+    write_csv(pa.table({name: _cell_text(name, values) for name, values in columns.items()}), path)
 
 
-def _blank(value):
-    return "" if value is None else value
+def _cell_text(name, values) -> pa.Array:
+    """A rater column for the CSV: yes/no, numbers as numbers (NaN blank, shortest decimals), or text."""
+    if name == "employee":
+        return pc.if_else(pa.array(np.asarray(values, dtype=bool)), "yes", "no")
+    values = np.asarray(values)
+    if values.dtype.kind in "fiu":
+        return pa.array(values, from_pandas=True)  # from_pandas: NaN becomes null, written blank
+    return _text(values)
 
 
 def _text(values) -> pa.Array:

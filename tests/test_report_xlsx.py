@@ -16,12 +16,14 @@ import pytest
 from click.testing import CliRunner
 from pydantic import ValidationError
 
+from appraisal.components import RunView
 from appraisal.i18n import choose
 from appraisal.reporting import summarise
 from appraisal.results import StoredRun, flag_to_dict
 from appraisal.testing import make_host
 from appraisal_cli.cli import AppContext, cli
 from appraisal_plugins.report_xlsx import EXCEL_MAX_ROWS, Field, SheetTable, XlsxOptions, XlsxWorkbook
+from appraisal_plugins.writers import CsvResults
 
 SHEETS = {
     "id": ["Hasil", "Kompetensi", "Rencana Pengembangan", "Kebutuhan Pelatihan", "Kebutuhan Program", "Kesenjangan per Unit", "Antrean HR", "Tentang"],
@@ -341,3 +343,16 @@ def test_stored_run_streams_what_json_load_reads(asn_run, tmp_path):
     chosen = whole["employees"][7]["employee_id"]
     assert [r["employee_id"] for r in StoredRun(asn_run, only=[chosen]).employees()] == [chosen]
     assert StoredRun(asn_run).employee(chosen) == whole["employees"][7]
+
+
+def test_raters_csv_from_stored_run_matches_the_computed_one(asn_run, tmp_path):
+    """The computed run hands raters.csv its arrays; a stored run builds them from the records (RunView's default)."""
+    stored = StoredRun(asn_run)
+    assert type(stored).rater_summary is RunView.rater_summary
+    CsvResults().write(stored, tmp_path, "en", CsvResults.Options())
+    written = (tmp_path / "raters.csv").read_bytes()
+    assert written == (asn_run / "raters.csv").read_bytes()
+    header = written.decode().splitlines()[0]
+    assert header.endswith('"units_rated","leniency_crossed-re","leniency_se_crossed-re"')
+    first = next(r for r in stored.raters() if r["employee"])
+    assert f'"{first["rater_id"]}","yes",{first["ratings"]},{first["ratees"]},"{" ".join(first["relationships"])}"' in written.decode()
