@@ -372,11 +372,13 @@ def _coded(values: Any) -> _Coded:
     codes = np.concatenate(
         [(chunk.indices.fill_null(-1) if chunk.null_count else chunk.indices).to_numpy(zero_copy_only=False) for chunk in values.chunks]
     ).astype(np.int32, copy=False)
-    if (codes < 0).any():  # a null cell is a blank one
+    if any(chunk.null_count for chunk in values.chunks):  # a null cell is a blank one
         dictionary = pa.concat_arrays([dictionary, pa.array([""], type=pa.string())])
         codes[codes < 0] = len(dictionary) - 1
     distinct = pc.dictionary_encode(pc.utf8_trim_whitespace(dictionary))
     remap = distinct.indices.to_numpy(zero_copy_only=False).astype(np.int32)
+    if np.array_equal(remap, np.arange(len(remap))):  # trimming merged nothing: the codes stand as read
+        return _Coded(distinct.dictionary, codes)
     return _Coded(distinct.dictionary, remap[codes])
 
 
