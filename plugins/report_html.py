@@ -30,9 +30,8 @@ from dataclasses import dataclass
 from itertools import chain, islice
 from math import cos, pi, sin
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 from pydantic import Field
 
 from appraisal import hookimpl
@@ -43,6 +42,9 @@ from appraisal.reporting import DEFAULT_MIN_CELL, NINE_BOX, OrganisationSummary,
 from appraisal.rubric import SELF_GROUP
 
 from .asn import ABOVE, BELOW, BOX_NUMBER, HIGH, LOW, MEDIUM, MEETS, PERFORMANCE_WORDS, POTENTIAL_LABELS
+
+if TYPE_CHECKING:
+    import jinja2
 
 SMALL_RUN = 200
 """Runs with fewer employees are rendered in-process: starting workers would cost more than it saves."""
@@ -474,6 +476,8 @@ class Words:
 
 def build_environment(lang: Lang, decimals: int) -> jinja2.Environment:
     """The template environment: autoescaping on, undefined names are errors."""
+    import jinja2  # here, not at the top: only report writing pays for the import
+
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("appraisal_plugins", "templates"),
         autoescape=True,

@@ -22,8 +22,9 @@ from appraisal.reporting import summarise
 from appraisal.results import StoredRun, flag_to_dict
 from appraisal.testing import make_host
 from appraisal_cli.cli import AppContext, cli
-from appraisal_plugins.report_xlsx import EXCEL_MAX_ROWS, Field, SheetTable, XlsxOptions, XlsxWorkbook
+from appraisal_plugins.report_xlsx import EXCEL_MAX_ROWS, XlsxOptions, XlsxWorkbook
 from appraisal_plugins.writers import CsvResults
+from appraisal_plugins.xlsx_workbook import Field, SheetTable
 
 SHEETS = {
     "id": ["Hasil", "Kompetensi", "Rencana Pengembangan", "Kebutuhan Pelatihan", "Kebutuhan Program", "Kesenjangan per Unit", "Antrean HR", "Tentang"],
