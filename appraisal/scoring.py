@@ -21,6 +21,7 @@ ratings or employees.  The steps, in order:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -51,6 +52,15 @@ class RaterCells:
 
     def __len__(self) -> int:
         return len(self.score)
+
+    @cached_property
+    def forms(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(code, first)``: each cell's form (one rater's scores for one ratee), numbered in
+        (ratee, rater) order, and the first cell of each form. Computed once: the rater spread
+        and the overall standard error both need it."""
+        key = self.ratee * max(int(self.rater.max(initial=0)) + 1, 1)
+        key += self.rater
+        return factorize(key)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ from statistics import NormalDist
 
 import numpy as np
 
-from .grouping import factorize
 from .rubric import RubricLayout
 from .scoring import RaterCells, safe_divide
 
@@ -104,10 +103,7 @@ def rater_spread(cells: RaterCells, cell_scores: np.ndarray, counts: np.ndarray,
     pooled = float(squared.sum() / df_pooled) if df_pooled > 0 else np.nan
     group_variance = np.where(df_g >= MIN_DEGREES_OF_FREEDOM, safe_divide(ss_g, df_g), pooled)
     # Halo: average correlation of one rater's deviations across competencies for one ratee.
-    form = cells.ratee * max(int(cells.rater.max(initial=0)) + 1, 1)
-    form += cells.rater
-    form_code, _ = factorize(form)
-    del form
+    form_code, _ = cells.forms
     m = np.bincount(form_code, weights=deviation != 0)
     total = np.bincount(form_code, weights=deviation)
     squares = np.bincount(form_code, weights=squared)
@@ -148,11 +144,9 @@ def overall_se(
     coefficient = overall_coefficients(competency, layout)[cells.ratee, cells.competency] * weights
     sd = np.sqrt(spread.group_variance[cells.group])
     independent = np.bincount(cells.ratee, weights=(coefficient * sd) ** 2, minlength=n_employees)
-    form = cells.ratee * max(int(cells.rater.max(initial=0)) + 1, 1) + cells.rater
-    form_code, first = factorize(form)
-    forms = form[first]
+    form_code, first = cells.forms
     per_form = np.bincount(form_code, weights=coefficient * sd)
-    form_ratee = forms // max(int(cells.rater.max(initial=0)) + 1, 1)
+    form_ratee = cells.ratee[first]
     shared = np.bincount(form_ratee, weights=per_form**2, minlength=n_employees)
     variance = (1 - spread.halo) * independent + spread.halo * shared
     return np.where(np.isnan(competency).all(axis=1), np.nan, np.sqrt(variance))
