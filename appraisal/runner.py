@@ -9,6 +9,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -77,7 +78,12 @@ def run(host: PluginHost, request: RunRequest, progress: Progress = lambda step:
     lang: Lang = request.lang or loaded.rubric.language
     formats = [host.component("output format", name) for name in request.formats]
     progress("ingest")
-    inputs = load_inputs(host, loaded, request.ratings, request.roster, request.tables)
+    # The manifest's input hashes are computed beside the reading: after pyarrow's parse, validation
+    # runs on one core (the hash of a 600 MB file is half a second). Done before the pipeline, which forks.
+    with ThreadPoolExecutor(max_workers=1) as hashing:
+        digests = hashing.submit(input_digests, request)
+        inputs = load_inputs(host, loaded, request.ratings, request.roster, request.tables)
+        hashes = digests.result()
     report = inputs.report
     if report.rejected and not request.lenient:
         raise InputError(report.errors)
@@ -99,7 +105,7 @@ def run(host: PluginHost, request: RunRequest, progress: Progress = lambda step:
 
     def manifest(outputs: list[dict[str, Any]]) -> dict[str, Any]:
         seconds = time.perf_counter() - clock
-        built.update(build_manifest(host, request, loaded, report, outcome, outputs, started, seconds, lang))
+        built.update(build_manifest(host, request, loaded, report, outcome, outputs, started, seconds, lang, hashes))
         built["stage_seconds"] = stages.finish()
         return built
 
@@ -156,12 +162,13 @@ def build_manifest(
     started: datetime,
     seconds: float,
     lang: Lang,
+    hashes: Mapping[Path, str],
 ) -> dict[str, Any]:
-    """Everything needed to audit or reproduce the run."""
-    inputs = [{"kind": "ratings", "path": str(p), "sha256": sha256_of(p)} for p in request.ratings]
+    """Everything needed to audit or reproduce the run; ``hashes`` are the inputs' (:func:`input_digests`)."""
+    inputs = [{"kind": "ratings", "path": str(p), "sha256": hashes[p]} for p in request.ratings]
     if request.roster is not None:
-        inputs.append({"kind": "roster", "path": str(request.roster), "sha256": sha256_of(request.roster)})
-    inputs += [{"kind": name, "path": str(path), "sha256": sha256_of(path)} for name, path in request.tables.items()]
+        inputs.append({"kind": "roster", "path": str(request.roster), "sha256": hashes[request.roster]})
+    inputs += [{"kind": name, "path": str(path), "sha256": hashes[path]} for name, path in request.tables.items()]
     return {
         "engine": {"name": "appraisal", "version": __version__},
         "python": sys.version.split()[0],
@@ -190,6 +197,13 @@ def build_manifest(
         "duration_seconds": round(seconds, 3),
         "outputs": outputs,
     }
+
+
+def input_digests(request: RunRequest) -> dict[Path, str]:
+    """SHA-256 of every input file of the run, by path (files that cannot be read are left out:
+    reading them fails the run with its own message)."""
+    paths = [*request.ratings, *([request.roster] if request.roster is not None else []), *request.tables.values()]
+    return {path: sha256_of(path) for path in paths if path.is_file()}
 
 
 class _Counting(RunView):
