@@ -723,6 +723,28 @@ def test_conflicting_ratings_are_all_rejected(tmp_path, run):
     assert inputs.frame.row.tolist() == [3]
 
 
+def test_spaces_around_values_are_trimmed_before_matching(tmp_path, run):
+    """' E1 ' and 'E1' are one person, ' peer' one relationship: the checks and the codes see trimmed text."""
+    padded = write(
+        tmp_path,
+        "ratings.csv",
+        csv_text(
+            [
+                ("E1", "S1", "atasan", "integritas", "a", "4"),
+                (" E1 ", "S1", "atasan ", "integritas", "b", "3"),
+                ("E1", " P1", " peer", "komunikasi", "", "2"),
+                ("E1 ", "P1", "peer", "komunikasi", "", "5"),  # the same rater and competency as the row above
+            ]
+        ),
+    )
+    inputs = run(padded)
+    assert rejections(inputs) == {("ratings.csv", 5): ["conflicting_rating"], ("ratings.csv", 4): ["conflicting_rating"]}
+    assert inputs.employees.ids.tolist() == ["E1"]
+    assert inputs.frame.raters.tolist() == ["S1"]
+    assert inputs.frame.ratee.tolist() == [0, 0]
+    assert inputs.frame.score.tolist() == [4.0, 3.0]
+
+
 def test_several_cycles_warning(tmp_path, run):
     header = (*HEADER, "cycle")
     rows = [
@@ -788,6 +810,8 @@ def test_counts_add_up_across_several_files(tmp_path, run):
     }
     duplicate = next(r for r in inputs.report.rejected if r.file == str(second) and r.row == 3)
     assert duplicate.problems[0].message.params["first"] == f"{first}:2"  # row 2 of the other file
+    conflict = next(r for r in inputs.report.rejected if r.file == str(second) and r.row == 5)
+    assert conflict.problems[0].message.params == {"first": f"{first}:6", "relationship": "peer"}
     counts = [(c.file, c.kind, c.read, c.accepted, c.rejected, c.not_observed) for c in inputs.report.counts]
     assert counts == [
         (str(first), "ratings", 5, 3, 2, 1),
