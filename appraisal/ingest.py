@@ -650,37 +650,24 @@ def load_ratings(
         p.columns = {"comment": p.columns["comment"]}
     # The frame keeps the accepted rows sorted by employee, rater, competency and item: results do
     # not depend on row order, and the engine's grouping steps find their groups already in place.
-    # Each column is dropped as soon as the frame has its copy, so the next copy can reuse its memory.
     taken = order.sorted[accepted[order.sorted]]
     del order, accepted, rejected, not_observed
     rater_people = np.flatnonzero(np.bincount(rater[taken], minlength=len(people)))
     rater_code_of_person = np.full(len(people), -1, dtype=np.int64)
     rater_code_of_person[rater_people] = np.arange(len(rater_people))
-    frame_rater = rater_code_of_person[rater[taken]]
-    del rater
-    frame_ratee = employee_of_person[ratee[taken]]
-    del ratee
-    frame_group = group[taken]
-    del group
-    frame_competency = competency[taken]
-    del competency
-    frame_item = item[taken]
-    del item
-    frame_score = score[taken]
-    del score
-    frame_source = source[taken]
-    del source
-    frame_row = rows[taken]
-    del rows
+    recode = {"ratee": employee_of_person, "rater": rater_code_of_person}
+    columns = {
+        "ratee": ratee, "rater": rater, "group": group, "competency": competency,
+        "item": item, "score": score, "source": source, "row": rows,
+    }  # fmt: skip
+    del ratee, rater, group, competency, item, score, source, rows
+    copied: dict[str, np.ndarray] = {}
+    for name in list(columns):
+        # Popped: each column is freed as soon as the frame has its copy, and the next copy reuses its memory.
+        values = columns.pop(name)[taken]
+        copied[name] = recode[name][values] if name in recode else values
     frame = RatingFrame(
-        ratee=frame_ratee,
-        rater=frame_rater,
-        group=frame_group,
-        competency=frame_competency,
-        item=frame_item,
-        score=frame_score,
-        source=frame_source,
-        row=frame_row,
+        **copied,
         raters=np.asarray(people.take(pa.array(rater_people)).to_pylist(), dtype=object),
         rater_employee=employee_of_person[rater_people],
         sources=tuple(p.table.path for p in parsed),
