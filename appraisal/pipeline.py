@@ -203,7 +203,9 @@ def run_pipeline(
     steps.append(weighting.record({"rater_cells": len(cells), "counted_cells": int((weights > 0).sum())}))
 
     progress("calibration")
-    data = replace(data, cells=cells, weights=normalised_weights(cells, weights, shape))
+    normalised = normalised_weights(cells, weights, shape)
+    normalised.setflags(write=False)  # plugins read it and the aggregation below reuses it: nobody writes it
+    data = replace(data, cells=cells, weights=normalised)
     # Calibration sees only ratings that count: self-ratings and hidden groups
     # never shape anyone's calibrated score, so they cannot leak through it.
     rating_counts = (weights > 0)[cells.of_rating] if plan["calibration"] else None
@@ -235,7 +237,7 @@ def run_pipeline(
         calibrated_cells = cells.score
     del scores, rating_counts
     spread = rater_spread(cells, calibrated_cells, weights > 0, layout, n_employees)
-    aggregate = _aggregate(rubric, cells, calibrated_cells, weights, n_employees, spread, raw_stats)
+    aggregate = _aggregate(rubric, cells, calibrated_cells, weights, n_employees, spread, raw_stats, normalised)
     reliability_info = reliability(aggregate.summary.overall, aggregate.summary.overall_se)
     summary = _with_evidence(aggregate.summary, cells, weights, rubric, reliability_info.true_variance)
     in_sample = reliability_sample(data.employees.ids)
@@ -415,8 +417,13 @@ def _aggregate(
     n_employees: int,
     spread: RaterSpread,
     raw_stats: GroupStats | None = None,
+    normalised: np.ndarray | None = None,
 ) -> _Aggregate:
-    """Competency, cluster and overall scores, raw and final, with their standard errors."""
+    """Competency, cluster and overall scores, raw and final, with their standard errors.
+
+    ``raw_stats`` and ``normalised`` (the weights summing to 1 per employee × competency) are
+    computed here unless the caller already has them.
+    """
     layout = rubric.layout
     shape = (n_employees, len(layout.competency_ids), len(layout.group_ids))
     if raw_stats is None:
@@ -425,7 +432,8 @@ def _aggregate(
     final = combine(cells, calibrated_cells, weights, shape)
     clusters, overall = rollup(final.competency, layout)
     _, overall_raw = rollup(raw.competency, layout)
-    normalised = normalised_weights(cells, weights, shape)
+    if normalised is None:
+        normalised = normalised_weights(cells, weights, shape)
     decimals = rubric.scoring.decimals
     summary = ScoreSummary(
         competency_raw=raw.competency,
