@@ -208,8 +208,11 @@ def run_pipeline(
     data = replace(data, cells=cells, weights=normalised)
     # Calibration sees only ratings that count: self-ratings and hidden groups
     # never shape anyone's calibrated score, so they cannot leak through it.
-    rating_counts = (weights > 0)[cells.of_rating] if plan["calibration"] else None
-    scores = np.where(rating_counts, frame.score, np.nan) if plan["calibration"] else frame.score
+    if plan["calibration"]:
+        rating_counts = (weights > 0)[cells.of_rating]
+        scores = np.where(rating_counts, frame.score, np.nan)
+    else:
+        rating_counts, scores = None, frame.score
     rater_effects: dict[str, RaterEffects] = {}
     notes: dict[int, list[dict[str, str]]] = {}
     for step in plan["calibration"]:

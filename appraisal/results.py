@@ -188,7 +188,7 @@ class ComputedRun(RunView):
         outcome = self.outcome
         frame = outcome.inputs.frame
         layout = outcome.rubric.rubric.layout
-        n_raters, n_groups = len(frame.raters), len(layout.group_ids)
+        n_raters = len(frame.raters)
         others = (frame.group != layout.self_group) & ~np.isnan(frame.score)
         rater, score = frame.rater[others], frame.score[others]
         n = np.bincount(rater, minlength=n_raters)

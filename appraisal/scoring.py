@@ -89,9 +89,7 @@ def rater_cells(frame: RatingFrame, layout: RubricLayout, n_employees: int, min_
     items_observed = np.bincount(of_rating, weights=observed, minlength=n_cells).astype(np.int64)
     score = cell_means(of_rating, frame.score, n_cells)
     competency = frame.competency[first]
-    items_expected = np.maximum(layout.items_per_competency[competency], 1)
-    # A tiny tolerance so that e.g. 1 of 2 items meets a 0.5 rule despite float error.
-    eligible = (items_observed > 0) & (items_observed / items_expected >= min_item_coverage - 1e-12)
+    eligible = _eligible(items_observed, competency, layout, min_item_coverage)
     ratee, group = frame.ratee[first], frame.group[first]
     return RaterCells(
         ratee=ratee,
@@ -110,19 +108,26 @@ def _cells_of_single_ratings(
     frame: RatingFrame, layout: RubricLayout, n_employees: int, min_item_coverage: float, observed: np.ndarray
 ) -> RaterCells:
     """:func:`rater_cells` when each rating is a cell: a cell's mean is its one score (NaN if not observed)."""
-    items_expected = np.maximum(layout.items_per_competency[frame.competency], 1)
-    eligible = observed & (1 / items_expected >= min_item_coverage - 1e-12)
+    items_observed = observed.astype(np.int64)
+    eligible = _eligible(items_observed, frame.competency, layout, min_item_coverage)
     return RaterCells(
         ratee=frame.ratee,
         rater=frame.rater,
         group=frame.group,
         competency=frame.competency,
         score=frame.score,
-        items_observed=observed.astype(np.int64),
+        items_observed=items_observed,
         eligible=eligible,
         group_size=_group_sizes(frame.ratee, frame.competency, frame.group, eligible, layout, n_employees),
         of_rating=np.arange(len(frame), dtype=np.int64),
     )
+
+
+def _eligible(items_observed: np.ndarray, competency: np.ndarray, layout: RubricLayout, min_item_coverage: float) -> np.ndarray:
+    """``bool[M]``: the cell has an observed item and meets the item coverage rule."""
+    items_expected = np.maximum(layout.items_per_competency[competency], 1)
+    # A tiny tolerance so that e.g. 1 of 2 items meets a 0.5 rule despite float error.
+    return (items_observed > 0) & (items_observed / items_expected >= min_item_coverage - 1e-12)
 
 
 def _group_sizes(
