@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import BrokenExecutor, Future
+from concurrent.futures import BrokenExecutor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -234,16 +234,24 @@ def run_pipeline(
         steps.append(step.record(dict(result.summary)))
 
     progress("aggregation")
-    if plan["calibration"]:
-        calibrated_cells = cell_means(cells.of_rating, np.where(rating_counts, scores, frame.score), len(cells))
-    else:  # nothing calibrated: the cells' own means (8M-entry arrays are not recomputed for nothing)
-        calibrated_cells = cells.score
-    del scores, rating_counts
-    spread = rater_spread(cells, calibrated_cells, weights > 0, layout, n_employees)
-    aggregate = _aggregate(rubric, cells, calibrated_cells, weights, n_employees, spread, raw_stats, normalised)
-    reliability_info = reliability(aggregate.summary.overall, aggregate.summary.overall_se)
-    summary = _with_evidence(aggregate.summary, cells, weights, rubric, reliability_info.true_variance)
     in_sample = reliability_sample(data.employees.ids)
+    counting_in_sample = (weights > 0) & in_sample[cells.ratee]
+    # The reliability report reads only the frame and the cells, and numpy releases the GIL for most
+    # of its work: it runs on the second core beside the aggregation, collected before anything forks.
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        pending_report = beside.submit(reliability_report, frame, cells, counting_in_sample, layout, rubric.scale.min, rubric.scale.max)
+        if plan["calibration"]:
+            calibrated_cells = cell_means(cells.of_rating, np.where(rating_counts, scores, frame.score), len(cells))
+        else:  # nothing calibrated: the cells' own means (8M-entry arrays are not recomputed for nothing)
+            calibrated_cells = cells.score
+        del scores, rating_counts
+        spread = rater_spread(cells, calibrated_cells, weights > 0, layout, n_employees)
+        aggregate = _aggregate(rubric, cells, calibrated_cells, weights, n_employees, spread, raw_stats, normalised)
+        reliability_info = reliability(aggregate.summary.overall, aggregate.summary.overall_se)
+        summary = _with_evidence(aggregate.summary, cells, weights, rubric, reliability_info.true_variance)
+        # Nothing calibrated: the calibrated statistics are the raw ones.
+        calibrated_stats = raw_stats if calibrated_cells is cells.score else group_stats(cells, calibrated_cells, layout, n_employees)
+        reliability_report_ = pending_report.result()
     steps.append(
         StepRecord(
             "aggregation",
@@ -266,9 +274,6 @@ def run_pipeline(
             },
         )
     )
-    calibrated_stats = group_stats(cells, calibrated_cells, layout, n_employees)
-    counting_in_sample = (weights > 0) & in_sample[cells.ratee]
-    reliability_report_ = reliability_report(frame, cells, counting_in_sample, layout, rubric.scale.min, rubric.scale.max)
 
     progress("classification")
     primary = scoring.category or (scoring.classification[0].name if scoring.classification else None)

@@ -674,11 +674,17 @@ def reliability_report(
     n_groups = len(layout.group_ids)
     n_item_keys = len(layout.item_keys)
     n_slots = n_item_keys + n_comp  # answer slots per ratee: items, then competencies rated as a whole
-    n_ratees = int(cells.ratee.max(initial=-1)) + 1
 
     use = counting & (cells.group != layout.self_group) & ~np.isnan(cells.score)
     index = np.flatnonzero(use)
-    ratee, rater = cells.ratee[index], cells.rater[index]
+    # Ratees renumbered densely (in their own order) over those with a counting cell: on a large run
+    # the report rests on a sample of them, and the per-ratee arrays below need not span everyone.
+    ratee = cells.ratee[index]
+    entered = np.zeros(len(cells) and int(cells.ratee.max()) + 1, dtype=bool)
+    entered[ratee] = True
+    ratee_code = np.cumsum(entered) - 1
+    n_ratees = int(entered.sum())
+    ratee, rater = ratee_code[ratee], cells.rater[index]
     group, comp, score = cells.group[index], cells.competency[index], cells.score[index]
     unit = ratee * n_comp + comp
 
@@ -711,7 +717,7 @@ def reliability_report(
     r_item = frame.item[rating_index]
     slot = np.where(r_item >= 0, r_item, n_item_keys + frame.competency[rating_index])
     r_code, n_codes = _value_codes(frame.score[rating_index])
-    r_key = (frame.ratee[rating_index] * n_slots + slot) * max(n_codes, 1) + r_code
+    r_key = (ratee_code[frame.ratee[rating_index]] * n_slots + slot) * max(n_codes, 1) + r_code
     slot_cluster = layout.competency_cluster[
         np.r_[np.array([c for c, _ in layout.item_keys], dtype=np.int64), np.arange(n_comp)]
     ]
