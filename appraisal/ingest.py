@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -341,13 +342,20 @@ class _Coded:
     codes: np.ndarray  # int32[N]: index into values
 
     @cached_property
+    def blank_values(self) -> np.ndarray:
+        """``bool[D]``: the distinct value is empty."""
+        return _np(pc.equal(self.values, ""))
+
+    @cached_property
     def blank(self) -> np.ndarray:
         """``bool[N]``: the cell is empty."""
-        return self.rows(_np(pc.equal(self.values, "")))
+        return self.rows(self.blank_values)
 
     def rows(self, value_mask: np.ndarray) -> np.ndarray:
         """``bool[N]`` from a ``bool[D]`` mask over the distinct values."""
-        return value_mask[self.codes] if len(value_mask) else np.zeros(len(self.codes), dtype=bool)
+        if not value_mask.any():  # the usual outcome of a check: zeros cost less than a pass over the rows
+            return np.zeros(len(self.codes), dtype=bool)
+        return value_mask[self.codes]
 
     def value(self, index: int) -> str:
         """One cell as text, for a message (only failing rows are ever looked up)."""
@@ -377,7 +385,7 @@ def _coded(values: Any) -> _Coded:
         codes[codes < 0] = len(dictionary) - 1
     distinct = pc.dictionary_encode(pc.utf8_trim_whitespace(dictionary))
     remap = distinct.indices.to_numpy(zero_copy_only=False).astype(np.int32)
-    if np.array_equal(remap, np.arange(len(remap))):  # trimming merged nothing: the codes stand as read
+    if _is_identity(remap):  # trimming merged nothing: the codes stand as read
         return _Coded(distinct.dictionary, codes)
     return _Coded(distinct.dictionary, remap[codes])
 
@@ -399,7 +407,11 @@ class _ParsedRatings:
 
 
 def _parse_ratings_file(table: RawTable, rubric: Rubric, roster_ids: pa.Array | None, roster_name: str) -> _ParsedRatings:
-    columns = {name: _coded(values) for name, values in _named_columns(table, RATING_REQUIRED).items()}
+    named = _named_columns(table, RATING_REQUIRED)
+    # Arrow's kernels release the GIL: the columns are coded two at a time, one per core.
+    with ThreadPoolExecutor(max_workers=2) as coding:
+        columns = dict(zip(named, coding.map(_coded, named.values())))
+    del named
     n = len(table)
     for name in RATING_OPTIONAL:
         columns.setdefault(name, _Coded(pa.array([""], type=pa.string()), np.zeros(n, dtype=np.int32)))
@@ -412,10 +424,11 @@ def _parse_ratings_file(table: RawTable, rubric: Rubric, roster_ids: pa.Array | 
     relationship = columns["relationship"]
     spellings, owners = _group_spellings(rubric)
     matched = _lookup(relationship.values, spellings)
-    group = np.where(matched >= 0, np.asarray(owners, dtype=np.int64)[np.maximum(matched, 0)], -1)[relationship.codes]
+    group_of_value = np.where(matched >= 0, np.asarray(owners, dtype=np.int64)[np.maximum(matched, 0)], -1)
+    group = group_of_value[relationship.codes]
     allowed_groups = join_values(list(layout.group_ids))
     findings.add(
-        (group < 0) & ~relationship.blank,
+        relationship.rows((group_of_value < 0) & ~relationship.blank_values),
         "relationship",
         lambda i: Message("unknown_relationship", {"value": relationship.value(i), "allowed": allowed_groups}),
     )
@@ -425,7 +438,7 @@ def _parse_ratings_file(table: RawTable, rubric: Rubric, roster_ids: pa.Array | 
     competency = competency_of_value[competency_column.codes]
     allowed_competencies = join_values(list(layout.competency_ids))
     findings.add(
-        (competency < 0) & ~competency_column.blank,
+        competency_column.rows((competency_of_value < 0) & ~competency_column.blank_values),
         "competency",
         lambda i: Message("unknown_competency", {"value": competency_column.value(i), "allowed": allowed_competencies}),
     )
@@ -435,6 +448,7 @@ def _parse_ratings_file(table: RawTable, rubric: Rubric, roster_ids: pa.Array | 
 
     ratee_column, rater_column = columns["ratee_id"], columns["rater_id"]
     people = pc.unique(pa.concat_arrays([ratee_column.values, rater_column.values]))
+    people = people.take(pc.sort_indices(people))  # in the run's order: a single file's codes then stand
     ratee = _lookup_exact(ratee_column.values, people)[ratee_column.codes]
     rater = _lookup_exact(rater_column.values, people)[rater_column.codes]
     same_person = ratee == rater
@@ -451,9 +465,9 @@ def _parse_ratings_file(table: RawTable, rubric: Rubric, roster_ids: pa.Array | 
         lambda i: Message("rater_is_ratee", {"relationship": relationship.value(i)}),
     )
     if roster_ids is not None:
-        in_roster = ratee_column.rows(_np(pc.is_in(ratee_column.values, value_set=roster_ids)))
+        in_roster = _np(pc.is_in(ratee_column.values, value_set=roster_ids))
         findings.add(
-            ~in_roster & ~ratee_column.blank,
+            ratee_column.rows(~in_roster & ~ratee_column.blank_values),
             "ratee_id",
             lambda i: Message("ratee_not_in_roster", {"value": ratee_column.value(i), "roster": roster_name}),
         )
@@ -486,23 +500,25 @@ def _check_items(
     layout = rubric.layout
     item_column, competency_column = columns["item"], columns["competency"]
     known_value = competency_of_value >= 0
-    known = competency_column.rows(known_value)
-    has_items = competency_column.rows(known_value & (layout.items_per_competency[np.maximum(competency_of_value, 0)] > 0))
+    has_items_value = known_value & (layout.items_per_competency[np.maximum(competency_of_value, 0)] > 0)
+    has_items = competency_column.rows(has_items_value)
     blank = item_column.blank
 
     def items_of(i: int) -> str:
         return join_values([item.id for item in layout.competencies[competency[i]].items])
 
-    findings.add(
-        has_items & blank,
-        "item",
-        lambda i: Message("item_required", {"competency": competency_column.value(i), "allowed": items_of(i)}),
-    )
-    findings.add(
-        known & ~has_items & ~blank,
-        "item",
-        lambda i: Message("item_not_allowed", {"competency": competency_column.value(i), "value": item_column.value(i)}),
-    )
+    if has_items_value.any():
+        findings.add(
+            has_items & blank,
+            "item",
+            lambda i: Message("item_required", {"competency": competency_column.value(i), "allowed": items_of(i)}),
+        )
+    if not item_column.blank_values.all():
+        findings.add(
+            competency_column.rows(known_value & ~has_items_value) & ~blank,
+            "item",
+            lambda i: Message("item_not_allowed", {"competency": competency_column.value(i), "value": item_column.value(i)}),
+        )
     item = np.full(len(competency), -1, dtype=np.int64)
     if layout.item_keys:
         # item_of[c, v]: the rubric's index of item value v within competency c (case-insensitive), -1 if none.
@@ -579,8 +595,8 @@ def load_ratings(
     # Person codes in int32 (2 billion people is far off) and no copies for the usual single file:
     # at a million employees every byte per rating is 80 MB.
     to_people = [_lookup_exact(p.people, people) for p in parsed]
-    ratee = _joined([m[p.ratee] for m, p in zip(to_people, parsed)])
-    rater = _joined([m[p.rater] for m, p in zip(to_people, parsed)])
+    ratee = _joined([p.ratee if _is_identity(m) else m[p.ratee] for m, p in zip(to_people, parsed)])
+    rater = _joined([p.rater if _is_identity(m) else m[p.rater] for m, p in zip(to_people, parsed)])
     group = _joined([p.group for p in parsed])
     competency = _joined([p.competency for p in parsed])
     item = _joined([p.item for p in parsed])
@@ -612,7 +628,7 @@ def load_ratings(
     _check_duplicates(order, score, rejected, where, add)
     rejected = _joined([p.findings.rejected_mask() for p in parsed])
     accepted = ~rejected
-    order.key = None  # the checks are done; the frame needs only the order
+    order.sorted_key = None  # the checks are done; the frame needs only the order
 
     if employees is None:
         rated = np.flatnonzero(np.bincount(ratee[accepted], minlength=len(people)))
@@ -650,7 +666,7 @@ def load_ratings(
         p.columns = {"comment": p.columns["comment"]}
     # The frame keeps the accepted rows sorted by employee, rater, competency and item: results do
     # not depend on row order, and the engine's grouping steps find their groups already in place.
-    taken = order.sorted[accepted[order.sorted]]
+    taken = order.sorted if accepted.all() else order.sorted[accepted[order.sorted]]
     del order, accepted, rejected, not_observed
     rater_people = np.flatnonzero(np.bincount(rater[taken], minlength=len(people)))
     rater_code_of_person = np.full(len(people), -1, dtype=np.int64)
@@ -676,6 +692,10 @@ def load_ratings(
     return employees, frame
 
 
+def _is_identity(mapping: np.ndarray) -> bool:
+    return bool(np.array_equal(mapping, np.arange(len(mapping))))
+
+
 def _joined(parts: Sequence[np.ndarray]) -> np.ndarray:
     """The parts end to end; the part itself (no copy) when there is one."""
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
@@ -699,9 +719,10 @@ def _ratee_rank(people: pa.Array, employees: Employees | None) -> np.ndarray:
 class _RatingOrder:
     """All rows sorted once by (ratee, rater, competency, item), shared by the checks and the frame.
 
-    ``key`` orders rows by ratee in output order, then rater (sorted id),
-    competency and item, so one stable sort gives the duplicate blocks, the
-    rater–ratee pairs and the frame's final order.
+    The sort key orders rows by ratee in output order, then rater (sorted
+    id), competency and item, so one stable sort gives the duplicate blocks
+    (equal ``sorted_key``), the rater–ratee pairs (equal ``sorted_key //
+    slots``) and the frame's final order (``sorted``).
     """
 
     def __init__(
@@ -723,8 +744,17 @@ class _RatingOrder:
         key += competency * (len(rubric.layout.item_keys) + 1)
         key += item
         key += len(rubric.layout.item_keys) + 2  # (competency + 1) * (items + 1) + (item + 1), with -1 for none
-        self.key = key
-        self.sorted = np.argsort(self.key, kind="stable")
+        self.sorted = np.argsort(key, kind="stable")
+        # The checks read the keys in sorted order only: gathered once, then read front to back.
+        self.sorted_key: np.ndarray | None = key[self.sorted]
+
+    def kept(self, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows where ``keep`` (``bool[N]``) holds, in sorted order, and their keys; no copies when it holds everywhere."""
+        assert self.sorted_key is not None, "the keys are dropped once the checks are done"
+        if keep.all():
+            return self.sorted, self.sorted_key
+        in_order = keep[self.sorted]
+        return self.sorted[in_order], self.sorted_key[in_order]
 
 
 def _comments(parsed: Sequence[_ParsedRatings], taken: np.ndarray) -> Comments | None:
@@ -768,11 +798,11 @@ def _check_relationship_consistency(
     add: Callable[..., None],
 ) -> None:
     """One rater rates one ratee under one relationship; later rows that disagree are rejected."""
-    members = order.sorted[~rejected[order.sorted] & (group[order.sorted] >= 0)]
+    members, keys = order.kept(~rejected & (group >= 0))
     if len(members) == 0:
         return
-    pair = order.key[members]
-    pair //= order.slots
+    pair = keys // order.slots
+    del keys
     starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
     del pair
     member_group = group[members]
@@ -805,10 +835,9 @@ def _check_duplicates(
     add: Callable[..., None],
 ) -> None:
     """Same rater, ratee, competency and item twice: identical copies keep the first; conflicts keep none."""
-    members = order.sorted[~rejected[order.sorted]]
+    members, sorted_key = order.kept(~rejected)
     if len(members) == 0:
         return
-    sorted_key = order.key[members]
     is_first = np.r_[True, sorted_key[1:] != sorted_key[:-1]]
     if is_first.all():  # the usual case: no duplicates, nothing more to allocate
         return
