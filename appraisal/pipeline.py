@@ -437,7 +437,7 @@ def _aggregate(
     if raw_stats is None:
         raw_stats = group_stats(cells, cells.score, layout, n_employees)
     raw = combine(cells, cells.score, weights, shape)
-    final = combine(cells, calibrated_cells, weights, shape)
+    final = raw if calibrated_cells is cells.score else combine(cells, calibrated_cells, weights, shape)
     clusters, overall = rollup(final.competency, layout)
     _, overall_raw = rollup(raw.competency, layout)
     if normalised is None:

@@ -154,8 +154,10 @@ def group_stats(cells: RaterCells, cell_scores: np.ndarray, layout: RubricLayout
     ecg = np.ravel_multi_index((cells.ratee, cells.competency, cells.group), shape)
     size = int(np.prod(shape))
     eligible = cells.eligible
-    n = np.bincount(ecg[eligible], minlength=size).reshape(shape)
-    sums = np.bincount(ecg[eligible], weights=cell_scores[eligible], minlength=size).reshape(shape)
+    ecg = ecg[eligible]
+    n = np.bincount(ecg, minlength=size).reshape(shape)
+    sums = np.bincount(ecg, weights=cell_scores[eligible], minlength=size).reshape(shape)
+    del ecg
     mean = safe_divide(sums, n)
     visible = (n > 0) & (n >= layout.group_min_raters[np.newaxis, np.newaxis, :])
     return GroupStats(mean=mean, n=n.astype(np.int64), visible=visible)

@@ -141,7 +141,9 @@ def overall_se(
 ) -> np.ndarray:
     """``float64[E]``: standard error of the overall score, allowing for halo across competencies."""
     n_employees = competency.shape[0]
-    coefficient = overall_coefficients(competency, layout)[cells.ratee, cells.competency] * weights
+    n_comp = competency.shape[1]
+    coefficient = overall_coefficients(competency, layout).reshape(-1)[cells.ratee * n_comp + cells.competency]
+    coefficient *= weights
     sd = np.sqrt(spread.group_variance[cells.group])
     independent = np.bincount(cells.ratee, weights=(coefficient * sd) ** 2, minlength=n_employees)
     form_code, first = cells.forms
