@@ -692,6 +692,21 @@ def test_relationship_conflict_rejects_later_rows(tmp_path, run):
     assert inputs.frame.row.tolist() == [2, 4, 6]
 
 
+def test_relationship_conflict_ignores_rows_rejected_before(tmp_path, run):
+    """A row rejected for its own fault does not define the pair's relationship, nor is it a duplicate."""
+    rows = [
+        ("E1", "P1", "peer", "integritas", "a", "9"),  # 2: score out of scale, rejected first
+        ("E1", "P1", "atasan", "integritas", "a", "4"),  # 3: defines P1 -> E1 as supervisor
+        ("E1", "P1", "peer", "komunikasi", "", "3"),  # 4: conflicts with 3, not with 2
+        ("E1", "P2", "peer", "komunikasi", "", "3"),  # 5: fine
+    ]
+    inputs = run(write(tmp_path, "ratings.csv", csv_text(rows)))
+    assert rejections(inputs) == {("ratings.csv", 2): ["score_out_of_scale"], ("ratings.csv", 4): ["relationship_conflict"]}
+    conflict = next(r for r in inputs.report.rejected if r.row == 4)
+    assert conflict.problems[0].message.params == {"first": 3, "relationship": "supervisor"}
+    assert inputs.frame.row.tolist() == [3, 5]
+
+
 def test_duplicate_rating_keeps_the_first(tmp_path, run):
     rows = [
         ("E1", "S1", "atasan", "integritas", "a", "4"),  # 2: kept
