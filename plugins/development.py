@@ -155,19 +155,28 @@ class GapTraining(Recommender):
         by_unit = np.argsort(unit_of, kind="stable")
         unit_members = np.split(by_unit, np.cumsum(np.bincount(unit_of, minlength=len(unit_names)))[:-1])
         ids = [str(i) for i in data.employees.ids]
+        by_priority = _by_priority(priority)
+        has_gap_rows = has_gap.tolist()
+        # Built once, not per employee: the catalogue's programmes for each competency (in catalogue
+        # order) and each programme's action (copied into each plan, so no two plans share one).
+        candidates = {
+            competency: [p for p in catalogue.programmes if competency in p.competencies or "*" in p.competencies]
+            for competency in layout.competency_ids
+        }
+        action_of = {p.id: p.action() for p in catalogue.programmes}
         plans = []
         for e in range(n):
             kind = str(employment[e]).strip().upper()
             minimum, maximum = options.min_jp.get(kind), options.max_jp.get(kind)
             entries, skipped, hours = [], [], 0.0
-            for c in np.lexsort((np.arange(len(layout.competency_ids)), -priority[e])):
-                if not has_gap[e, c]:
+            for c in by_priority[e]:
+                if not has_gap_rows[e][c]:
                     continue
                 competency = layout.competency_ids[c]
-                programme = next((p for p in catalogue.programmes if p.serves(competency, required[e, c], gap[e, c])), None)
+                programme = next((p for p in candidates[competency] if p.serves(competency, required[e, c], gap[e, c])), None)
                 actions = []
                 if programme is not None and (maximum is None or hours + programme.hours <= maximum + 1e-9):
-                    actions, hours = [programme.action()], hours + programme.hours
+                    actions, hours = [dict(action_of[programme.id])], hours + programme.hours
                 elif programme is not None:
                     skipped.append({"competency": competency, "programme": programme.id, "hours": programme.hours})
                 entries.append(PlanEntry(competency, float(required[e, c]), float(achieved[e, c]), float(gap[e, c]),
@@ -177,7 +186,7 @@ class GapTraining(Recommender):
                 if minimum is None or hours >= minimum - 1e-9:
                     break
                 if programme.general and programme.id not in used and (maximum is None or hours + programme.hours <= maximum + 1e-9):
-                    entries.append(PlanEntry("", np.nan, np.nan, 0.0, 0.0, [programme.action()]))
+                    entries.append(PlanEntry("", np.nan, np.nan, 0.0, 0.0, [dict(action_of[programme.id])]))
                     hours += programme.hours
             colleagues = unit_members[unit_of[e]]
             colleagues = colleagues[colleagues != e]
@@ -205,6 +214,11 @@ class GapTraining(Recommender):
                 )
             )
         return plans
+
+
+def _by_priority(priority: np.ndarray) -> list[list[int]]:
+    """Each employee's competency indices by ``priority[E, C]``, highest first, ties in rubric order."""
+    return np.argsort(-priority, axis=1, kind="stable").tolist()
 
 
 def priorities(gap: np.ndarray, weight: np.ndarray, se: np.ndarray) -> np.ndarray:
@@ -303,7 +317,10 @@ def _strengths(scores, required, rubric, options) -> list[list[str]]:
     with np.errstate(invalid="ignore"):
         strong = ~np.isnan(achieved) & (achieved - options.z * np.nan_to_num(se) >= bar - 1e-9)
     ids = rubric.layout.competency_ids
-    return [[ids[c] for c in np.flatnonzero(row)] for row in strong]
+    found: list[list[str]] = [[] for _ in range(len(strong))]
+    for e, c in zip(*(index.tolist() for index in np.nonzero(strong))):  # row by row, columns in order
+        found[e].append(ids[c])
+    return found
 
 
 class GapsOptions(ComponentOptions):
@@ -323,8 +340,7 @@ class Gaps(Recommender):
             has_gap = ~np.isnan(gap) & (gap > options.min_gap + 1e-9)
         priority = np.where(has_gap, gap * layout.competency_weight, -np.inf)
         plans = []
-        for e in range(len(gap)):
-            order = np.lexsort((np.arange(len(layout.competency_ids)), -priority[e]))
+        for e, order in enumerate(_by_priority(priority)):
             plans.append(
                 DevelopmentPlan(
                     [
