@@ -680,7 +680,7 @@ def reliability_report(
     # Ratees renumbered densely (in their own order) over those with a counting cell: on a large run
     # the report rests on a sample of them, and the per-ratee arrays below need not span everyone.
     ratee = cells.ratee[index]
-    entered = np.zeros(len(cells) and int(cells.ratee.max()) + 1, dtype=bool)
+    entered = np.zeros(int(cells.ratee.max(initial=-1)) + 1, dtype=bool)
     entered[ratee] = True
     ratee_code = np.cumsum(entered) - 1
     n_ratees = int(entered.sum())

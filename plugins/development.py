@@ -63,9 +63,12 @@ class Programme(BaseModel):
     provider: Text | None = None
     general: bool = Field(False, description="May be planned to reach the yearly minimum of learning hours")
 
+    def covers(self, competency: str) -> bool:
+        return competency in self.competencies or "*" in self.competencies
+
     def serves(self, competency: str, required: float, gap: float) -> bool:
         return (
-            (competency in self.competencies or "*" in self.competencies)
+            self.covers(competency)
             and self.levels[0] <= required <= self.levels[1]
             and self.gap[0] <= gap + 1e-9
             and gap <= self.gap[1] + 1e-9
@@ -160,8 +163,7 @@ class GapTraining(Recommender):
         # Built once, not per employee: the catalogue's programmes for each competency (in catalogue
         # order) and each programme's action (copied into each plan, so no two plans share one).
         candidates = {
-            competency: [p for p in catalogue.programmes if competency in p.competencies or "*" in p.competencies]
-            for competency in layout.competency_ids
+            competency: [p for p in catalogue.programmes if p.covers(competency)] for competency in layout.competency_ids
         }
         action_of = {p.id: p.action() for p in catalogue.programmes}
         plans = []
