@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -44,6 +44,8 @@ ROSTER_REQUIRED = ("employee_id", "name", "unit", "position", "supervisor_id")
 
 NUMBER_PATTERN = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 SUPERVISOR_GROUP = "supervisor"
+
+Result = TypeVar("Result")
 
 
 @dataclass(frozen=True)
@@ -408,9 +410,7 @@ class _ParsedRatings:
 
 def _parse_ratings_file(table: RawTable, rubric: Rubric, roster_ids: pa.Array | None, roster_name: str) -> _ParsedRatings:
     named = _named_columns(table, RATING_REQUIRED)
-    # Arrow's kernels release the GIL: the columns are coded two at a time, one per core.
-    with ThreadPoolExecutor(max_workers=2) as coding:
-        columns = dict(zip(named, coding.map(_coded, named.values())))
+    columns = dict(zip(named, _two_at_a_time(_coded, list(named.values()))))  # Arrow's kernels release the GIL
     del named
     n = len(table)
     for name in RATING_OPTIONAL:
@@ -685,8 +685,8 @@ def load_ratings(
 
     # Gathers in the sort order wait on memory more than they compute, and numpy releases the GIL
     # for them: two at a time take 0.3 s at 8M ratings where one after another took 0.5 s.
-    with ThreadPoolExecutor(max_workers=2) as copying:
-        copied = dict(zip(list(columns), copying.map(copy, list(columns))))
+    names = list(columns)
+    copied = dict(zip(names, _two_at_a_time(copy, names)))
     frame = RatingFrame(
         **copied,
         raters=np.asarray(people.take(pa.array(rater_people)).to_pylist(), dtype=object),
@@ -695,6 +695,12 @@ def load_ratings(
         comments=_comments(parsed, taken),
     )
     return employees, frame
+
+
+def _two_at_a_time(function: Callable[[Any], Result], items: Sequence[Any]) -> list[Result]:
+    """``[function(item) for item in items]``, in two threads: for work that releases the GIL, one per core."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(function, items))
 
 
 def _is_identity(mapping: np.ndarray) -> bool:
