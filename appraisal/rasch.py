@@ -299,7 +299,7 @@ class MfrmFit:
       one end of the scale, see :func:`fit_mfrm`): such a measure is a
       finite stand-in for "beyond the measurable range", not an estimate.
     - ``iterations`` and ``converged``: Newton steps used and whether the
-      last one moved no parameter by ``tol`` or more.
+      measures ended within ``tol`` of the maximum (see :func:`fit_mfrm`).
     """
 
     n_categories: int
@@ -583,9 +583,11 @@ def fit_mfrm(
     Each Newton step moves every parameter at once (see :func:`_jmle`),
     clipped to +/-1 logit per element; items and raters are then centred on
     0 and the thresholds made to sum to 0, with the persons shifted so the
-    fitted probabilities do not change.  It stops when a step moved no
-    parameter by ``tol`` logits or more, or after ``max_iterations`` steps
-    (then ``converged`` is False).
+    fitted probabilities do not change.  It stops when the measures are
+    within ``tol`` logits of the maximum: when a step moved no parameter by
+    ``tol`` or more, or when the steps shrink fast enough that all further
+    steps together stay below ``tol`` (see :func:`_jmle`); or after
+    ``max_iterations`` steps (then ``converged`` is False).
 
     Elements with no finite maximum-likelihood measure are set aside first:
     extreme elements (all ratings in the lowest or all in the highest used
@@ -735,8 +737,19 @@ def _jmle(start, obs, xc, n_at, sizes, core, scores, gaps, max_iterations, tol):
     stopped 0.03 logits from the maximum; Newton reaches 1e-4 in 10 steps
     (2.4 s), and 100,000 employees in 11.  Steps
     are clipped to +/-1 logit per element, as the sweeps were, and followed
-    by the same centring.  Converged when a step moved no parameter by
-    ``tol`` or more.
+    by the same centring.
+
+    Converged when a step moved no parameter by ``tol`` or more, or when the
+    steps shrink so fast that the rest of the way is shorter than ``tol``:
+    Newton's steps shrink at least geometrically near the maximum, so with
+    ``d`` the largest move of this step and ``p`` of the last one (``d < p``),
+    the steps still to come add up to at most ``d·ρ/(1-ρ) = d²/(p-d)`` with
+    ``ρ = d/p``.  That saves the last step, whose only news is that nothing
+    moves, and the most expensive one: near the maximum the solves are held
+    to the tightest residual.  On 100,000 simulated employees it stops after
+    9 steps instead of 10 (the 10th took 500 CG steps, 8 s), with rater
+    severities within 6e-4 logits and mean-squares within 1.3e-4 of the
+    10-step fit.
     """
     p, r, i = obs
     n_elements = sum(sizes)
@@ -747,6 +760,7 @@ def _jmle(start, obs, xc, n_at, sizes, core, scores, gaps, max_iterations, tol):
     links = [(f, g, Pairs(obs[f], obs[g], sizes[f], sizes[g])) for f, g in ((0, 1), (0, 2), (1, 2))]
     person_item = links[1][2]
     theta = start
+    previous = 0.0  # no step yet
     for iteration in range(1, max_iterations + 1):
         person_b, rater_c, item_d, steps = np.split(theta, np.cumsum(sizes))
         psi = np.concatenate([[0.0], np.cumsum(steps)])
@@ -791,8 +805,9 @@ def _jmle(start, obs, xc, n_at, sizes, core, scores, gaps, max_iterations, tol):
         person_b -= _centre_steps(steps, gaps)
         largest = float(np.max(np.abs(moved - theta)))
         theta = moved
-        if largest < tol:
+        if largest < tol or (largest < previous and largest * largest < tol * (previous - largest)):
             return theta, iteration, True
+        previous = largest
     return theta, max_iterations, False
 
 

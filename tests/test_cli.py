@@ -11,10 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from appraisal import hookimpl
+from appraisal import hookimpl, results
 from appraisal.components import OutputFormat
 from appraisal.rubric import DEFAULT_FLAG_RULES
 from appraisal.testing import make_host
@@ -117,7 +118,6 @@ def test_manifest_accounts_for_everything(demo_run, demo):
 
 @pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="workers are forked")
 def test_results_json_built_by_forked_workers_is_the_same_file(demo, tmp_path, monkeypatch):
-    from appraisal import results
     from appraisal.ingest import ingest
     from appraisal.pipeline import run_pipeline
     from appraisal.runner import load_checked_rubric
@@ -134,6 +134,13 @@ def test_results_json_built_by_forked_workers_is_the_same_file(demo, tmp_path, m
     results.write_results_json(run, tmp_path / "parallel.json", workers=2)
     assert (tmp_path / "parallel.json").read_bytes() == (tmp_path / "serial.json").read_bytes()
     assert len(json.loads((tmp_path / "parallel.json").read_bytes())["employees"]) == 24
+
+
+def test_results_json_encodes_what_plugins_put_in_a_record():
+    """Plain values take orjson's fast path; numpy values and number keys (a plugin's details) still encode."""
+    assert results._dumps({"x": 0.1, "none": None, "nan": float("nan")}) == b'{"x":0.1,"none":null,"nan":null}'
+    encoded = results._dumps({"n": np.int64(3), "x": np.float64(0.5), 2: [np.nan], "a": np.arange(2)})
+    assert json.loads(encoded) == {"n": 3, "x": 0.5, "2": [None], "a": [0, 1]}
 
 
 def test_explain_reproduces_the_overall(demo_run):

@@ -226,6 +226,22 @@ def test_estimates_solve_the_likelihood_equations(sim, design):
     np.testing.assert_allclose(at_least.sum(axis=0), observed, atol=1e-5)
 
 
+@pytest.mark.parametrize("tol", [1e-2, 1e-4])
+def test_tolerance_bounds_the_distance_to_the_maximum(tol):
+    """A fit stopped at ``tol`` has every measure within ``tol`` logits of a fit to 1e-11.
+
+    The stop may come before a step smaller than ``tol`` (when the steps shrink fast enough), never so early
+    that the measures are further than ``tol`` from the maximum.
+    """
+    data = simulate(6, n_persons=400, n_raters=60)
+    args = (data["person"], data["rater"], data["item"], data["x"], 5)
+    loose, tight = fit_mfrm(*args, tol=tol), fit_mfrm(*args, tol=1e-11)
+    assert loose.converged and tight.converged
+    assert loose.iterations < tight.iterations
+    for measure in ("person_measure", "rater_severity", "item_difficulty", "thresholds"):
+        assert np.nanmax(np.abs(getattr(loose, measure) - getattr(tight, measure))) < tol
+
+
 # --------------------------------------------------------------------------
 # (3) an erratic rater and a straight-lining rater
 # --------------------------------------------------------------------------
