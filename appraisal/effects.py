@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .grouping import Pairs
+from .grouping import Pairs, compact, distinct, factorize
 from .solvers import conjugate_gradients
 
 
@@ -250,8 +250,7 @@ def moment_components(design: Design, residual: np.ndarray) -> VarianceComponent
     (2σ²_θ + 2σ²_e).  Each sum over pairs is computed per group in O(N).
     """
     cell = design.ratee * max(design.n_raters, 1) + design.rater
-    _, cell_codes = np.unique(cell, return_inverse=True)
-    cell_codes = cell_codes.reshape(-1)
+    cell_codes, _ = factorize(cell)
     s_cell, p_cell = _pair_sum(cell_codes, residual, int(cell_codes.max(initial=-1)) + 1)
     s_ratee, p_ratee = _pair_sum(design.ratee, residual, design.n_ratees)
     s_rater, p_rater = _pair_sum(design.rater, residual, design.n_raters)
@@ -370,7 +369,7 @@ def connected_components(ratee: np.ndarray, rater: np.ndarray, n_ratees: int, n_
         components); isolated nodes (no ratings) get their own component.
         Components are numbered by size, largest first.
     """
-    edges = np.unique(ratee * max(n_raters, 1) + rater)
+    edges = distinct(ratee * max(n_raters, 1) + rater)
     u = edges // max(n_raters, 1)
     r = n_ratees + edges % max(n_raters, 1)
     label = np.arange(n_ratees + n_raters)
@@ -430,9 +429,8 @@ def additive_fit(
     tol: float = 1e-8,
 ) -> AdditiveFit:
     """Fit the additive model to observed ratings ``y`` (no NaN)."""
-    raters, rater_code = np.unique(rater, return_inverse=True)
-    ratees, ratee_code = np.unique(ratee, return_inverse=True)
-    rater_code, ratee_code = rater_code.reshape(-1), ratee_code.reshape(-1)
+    raters, rater_code = compact(rater)
+    ratees, ratee_code = compact(ratee)
     design = Design(y, ratee_code, rater_code, len(ratees), len(raters), fixed)
     if len(design) == 0:
         empty = np.zeros(0)

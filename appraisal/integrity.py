@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .grouping import compact
 from .scoring import safe_divide
 
 # ---------------------------------------------------------------------------
@@ -134,8 +135,7 @@ def straight_lining(
     """
     found = forms(rater, ratee, score, min_items)
     judged = found.n >= min_items
-    raters, code = np.unique(found.rater[judged], return_inverse=True)
-    code = code.reshape(-1)
+    raters, code = compact(found.rater[judged])
     n_forms = np.bincount(code, minlength=len(raters))
     n_flat = np.bincount(code, weights=found.flat[judged], minlength=len(raters)).astype(np.int64)
     share = safe_divide(n_flat, n_forms, fill=0.0)
@@ -177,8 +177,7 @@ def central_tendency(
     ``midpoint`` (on 1–5 that is the 3s; on an even scale such as 1–4 it is the
     two middle categories, since no category sits exactly in the middle).
     """
-    raters, code = np.unique(rater, return_inverse=True)
-    code = code.reshape(-1)
+    raters, code = compact(rater)
     k = len(raters)
     n, mean, sd = _group_mean_sd(code, score, k, ddof=1)
     middle = np.abs(score - midpoint) <= 0.5 + 1e-9
@@ -414,8 +413,7 @@ def rater_interaction(
     undefined (NaN) and the rater is not flagged: there is no spread to judge
     the difference against.
     """
-    raters, code = np.unique(rater, return_inverse=True)
-    code = code.reshape(-1)
+    raters, code = compact(rater)
     k = len(raters)
     side = code * 2 + inside.astype(np.int64)
     n, mean, sd = _group_mean_sd(side, value, 2 * k, ddof=1)

@@ -62,7 +62,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .grouping import Pairs
+from .grouping import Pairs, factorize
 from .solvers import conjugate_gradients
 
 __all__ = [
@@ -527,9 +527,9 @@ def _strong_core(person, rater, x, lo, hi, n_persons, n_raters):
     rest is placed afterwards like an extreme score.
     """
     n = n_persons + n_raters
-    pair, first, which = np.unique(person * n_raters + rater, return_index=True, return_inverse=True)
-    below = np.bincount(which, x < hi, pair.size) > 0
-    above = np.bincount(which, x > lo, pair.size) > 0
+    which, first = factorize(person * n_raters + rater)
+    below = np.bincount(which, x < hi, first.size) > 0
+    above = np.bincount(which, x > lo, first.size) > 0
     u = person[first]
     v = rater[first] + n_persons
     src = np.concatenate([u[below], v[above]])

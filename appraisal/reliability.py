@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from .frame import RatingFrame
+from .grouping import compact
 from .rubric import RubricLayout
 from .scoring import RaterCells
 
@@ -84,25 +85,9 @@ def _floats(values: Any) -> np.ndarray:
 
 
 def _dense_codes(keys: Any) -> tuple[np.ndarray, int]:
-    """Codes ``0..L-1`` of ``keys`` in sorted key order, and ``L`` (the number of distinct keys).
-
-    Non-negative integer codes with a modest range are remapped with a
-    bincount (no sort); anything else goes through ``np.unique``.
-    """
-    keys = np.asarray(keys).reshape(-1)
-    if keys.size == 0:
-        return np.zeros(0, dtype=np.int64), 0
-    if keys.dtype.kind in "iub":
-        low, high = int(keys.min()), int(keys.max())
-        span = high - low + 1
-        if span <= max(4 * keys.size, 1 << 16):
-            shifted = keys.astype(np.int64) - low
-            present = np.bincount(shifted, minlength=span) > 0
-            remap = np.cumsum(present) - 1
-            return remap[shifted], int(remap[-1]) + 1
-    _, codes = np.unique(keys, return_inverse=True)
-    codes = codes.reshape(-1).astype(np.int64)
-    return codes, int(codes.max()) + 1
+    """Codes ``0..L-1`` of ``keys`` in sorted key order, and ``L`` (the number of distinct keys)."""
+    values, codes = compact(keys)
+    return codes, len(values)
 
 
 def _value_codes(values: np.ndarray) -> tuple[np.ndarray, int]:

@@ -28,6 +28,7 @@ from pydantic import Field
 
 from appraisal import hookimpl
 from appraisal.components import Calibration, Calibrator, ComponentOptions
+from appraisal.grouping import compact
 from appraisal.effects import Design, additive_fit, connected_components, moment_components, reml_components, solve_effects
 from appraisal.scoring import cell_means, safe_divide
 from appraisal.uncertainty import competency_se, rater_spread
@@ -48,8 +49,8 @@ class _Fitted:
         frame = data.frame
         layout = data.rubric.layout
         self.use = ~np.isnan(scores)
-        self.raters, rater_code = np.unique(frame.rater[self.use], return_inverse=True)
-        self.ratees, ratee_code = np.unique(frame.ratee[self.use], return_inverse=True)
+        self.raters, rater_code = compact(frame.rater[self.use])
+        self.ratees, ratee_code = compact(frame.ratee[self.use])
         fixed: tuple[tuple[np.ndarray, int], ...] = ((frame.competency[self.use], len(layout.competency_ids)),)
         if with_groups:
             fixed += ((frame.group[self.use], len(layout.group_ids)),)
