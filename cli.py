@@ -492,10 +492,11 @@ def simulate(
 
 def main() -> None:
     """Console-script entry point."""
-    from appraisal.process import keep_large_allocations, single_threaded_blas
+    from appraisal.process import fewer_collections, keep_large_allocations, single_threaded_blas
 
     single_threaded_blas()
     keep_large_allocations()
+    fewer_collections()
     cli(prog_name="appraisal")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import platform
@@ -10,7 +11,13 @@ import sys
 
 import pytest
 
-from appraisal.process import BLAS_THREAD_VARIABLES, LARGE_ALLOCATION, keep_large_allocations, single_threaded_blas
+from appraisal.process import (
+    BLAS_THREAD_VARIABLES,
+    COLLECTION_THRESHOLDS,
+    LARGE_ALLOCATION,
+    keep_large_allocations,
+    single_threaded_blas,
+)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc", reason="a glibc setting")
@@ -60,3 +67,13 @@ def test_too_late_once_numpy_is_loaded(monkeypatch):
         monkeypatch.delenv(variable, raising=False)
     assert single_threaded_blas() is False
     assert not any(variable in os.environ for variable in BLAS_THREAD_VARIABLES)
+
+
+def test_the_program_collects_cycles_less_often():
+    script = (
+        "import gc, sys\nfrom appraisal_cli.cli import main\nsys.argv = ['appraisal', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\nprint(gc.get_threshold())"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == str(COLLECTION_THRESHOLDS)
+    assert COLLECTION_THRESHOLDS[0] > gc.get_threshold()[0]  # Python's default, which this test session keeps
