@@ -16,7 +16,7 @@ plugin when one breaks it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -232,7 +232,10 @@ class Classification:
     :param categories: category code per employee (``object[E]``), ``""`` = not classified.
     :param labels: category code -> ``{"id": ..., "en": ...}``.
     :param reasons: per employee, a plain-words reason ``{"id": ..., "en": ...}``
-        (may be empty dicts for unclassified employees).
+        (may be empty dicts for unclassified employees): a list, or any
+        sequence that spells each reason when it is asked for (the
+        leave-one-rater-out check classifies a pseudo-employee per rater and
+        reads only the categories).
     :param details: optional per employee, JSON-serialisable facts behind the
         category (e.g. a percentage and a second category scheme).
     :param title: what the classification is called, ``{"id": ..., "en": ...}``;
@@ -241,7 +244,7 @@ class Classification:
 
     categories: np.ndarray
     labels: Mapping[str, Mapping[str, str]]
-    reasons: list[Mapping[str, str]]
+    reasons: Sequence[Mapping[str, str]]
     details: list[Mapping[str, Any]] | None = None
     title: Mapping[str, str] | None = None
 

@@ -7,7 +7,8 @@ The score compared is the one people see, rounded half-up to the rubric's
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from typing import Literal, overload
 
 import numpy as np
 from pydantic import Field, field_validator
@@ -63,12 +64,35 @@ class Bands(Classifier):
         categories = codes[np.where(scored, index, -1)]
         labels = {band.code: band.label.model_dump() for band in options.bands}
         tails = [_reason_tails(options.bands, k) for k in range(len(options.bands))]  # once per band, not per employee
-        shown = (f"{value:.{decimals}f}" for value in values.tolist())
-        reasons = [
-            {"id": text + tails[k][0], "en": text + tails[k][1]} if ok else {}
-            for text, k, ok in zip(shown, index.tolist(), scored.tolist())
-        ]
-        return Classification(categories=categories, labels=labels, reasons=reasons)
+        return Classification(categories=categories, labels=labels, reasons=_Reasons(values, index, scored, tails, decimals))
+
+
+class _Reasons(Sequence[Mapping[str, str]]):
+    """Each employee's reason, e.g. '3.72 ≥ 3.5 dan < 4.5 → Baik', spelled when asked for.
+
+    The leave-one-rater-out check classifies a pseudo-employee per (employee,
+    rater) pair, 700,000 at 100,000 employees, and reads only their
+    categories: spelling their reasons took 1.2 s.
+    """
+
+    def __init__(self, values: np.ndarray, index: np.ndarray, scored: np.ndarray, tails: list[tuple[str, str]], decimals: int):
+        self._values, self._index, self._scored, self._tails, self._decimals = values, index, scored, tails, decimals
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    @overload
+    def __getitem__(self, e: int) -> Mapping[str, str]: ...
+    @overload
+    def __getitem__(self, e: slice) -> list[Mapping[str, str]]: ...
+    def __getitem__(self, e):
+        if isinstance(e, slice):
+            return [self[k] for k in range(*e.indices(len(self)))]
+        if not self._scored[e]:
+            return {}
+        text = f"{float(self._values[e]):.{self._decimals}f}"
+        id_tail, en_tail = self._tails[int(self._index[e])]
+        return {"id": text + id_tail, "en": text + en_tail}
 
 
 def _reason_tails(bands: list[Band], index: int) -> tuple[str, str]:

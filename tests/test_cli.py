@@ -143,6 +143,27 @@ def test_results_json_encodes_what_plugins_put_in_a_record():
     assert json.loads(encoded) == {"n": 3, "x": 0.5, "2": [None], "a": [0, 1]}
 
 
+def test_band_reasons_name_the_shown_score_and_the_band(demo_run):
+    out, _ = demo_run
+    run = json.loads((out / "results.json").read_bytes())
+    starts = {"sangat-baik": (4.5, None), "baik": (3.5, 4.5), "cukup": (2.5, 3.5), "kurang": (1.5, 2.5), "sangat-kurang": (1.0, 1.5)}
+    checked = 0
+    for record in run["employees"]:
+        category = record["category"]
+        if category is None:
+            assert record["overall_shown"] is None or record["status"] != "ok"
+            continue
+        low, high = starts[category["code"]]
+        shown = f"{record['overall_shown']:.2f}"
+        upper_id, upper_en = (f" dan < {high:g}", f" and < {high:g}") if high else ("", "")
+        assert category["reason"] == {
+            "id": f"{shown} ≥ {low:g}{upper_id} → {category['label']['id']}",
+            "en": f"{shown} ≥ {low:g}{upper_en} → {category['label']['en']}",
+        }
+        checked += 1
+    assert checked >= 20
+
+
 def test_explain_reproduces_the_overall(demo_run):
     out, _ = demo_run
     rows = {r["employee_id"]: r for r in read_csv(out / "results.csv")}
