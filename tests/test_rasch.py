@@ -242,6 +242,22 @@ def test_tolerance_bounds_the_distance_to_the_maximum(tol):
         assert np.nanmax(np.abs(getattr(loose, measure) - getattr(tight, measure))) < tol
 
 
+def test_solver_groups_change_the_speed_not_the_fit(sim):
+    """Any grouping of persons and raters (work units in practice) gives the same maximum; a short one is refused."""
+    args = (sim["person"], sim["rater"], sim["item"], sim["x"], 5)
+    plain = fit_mfrm(*args, tol=1e-9)
+    n_persons, n_raters = sim["b"].size, sim["c"].size
+    groups = (np.arange(n_persons) % 25, np.where(np.arange(n_raters) % 9 == 0, -1, np.arange(n_raters) % 5))
+    grouped = fit_mfrm(*args, tol=1e-9, groups=groups)
+    assert grouped.converged
+    for name in ("person_measure", "rater_severity", "item_difficulty", "thresholds", "rater_infit", "rater_outfit"):
+        np.testing.assert_allclose(getattr(grouped, name), getattr(plain, name), atol=1e-7)
+    ungrouped = fit_mfrm(*args, tol=1e-9, groups=(np.full(n_persons, -1), np.full(n_raters, -1)))
+    np.testing.assert_allclose(ungrouped.rater_severity, plain.rater_severity, atol=1e-7)
+    with pytest.raises(ValueError, match="groups must give a group for each"):
+        fit_mfrm(*args, groups=(groups[0][:-1], groups[1]))
+
+
 # --------------------------------------------------------------------------
 # (3) an erratic rater and a straight-lining rater
 # --------------------------------------------------------------------------
