@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .grouping import Pairs, compact, distinct, factorize
-from .solvers import conjugate_gradients
+from .solvers import TwoLevel, conjugate_gradients
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,7 @@ def solve_effects(
     tol: float = 1e-10,
     max_iter: int = 2000,
     components: tuple[np.ndarray, np.ndarray] | None = None,
+    groups: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Effects:
     """Minimise Σ(y − fit)² + ridge_ratee·Σθ² + ridge_rater·Σb² by Jacobi-preconditioned CG.
 
@@ -97,6 +98,9 @@ def solve_effects(
     :param components: ``(component of each ratee, component of each rater)``
         from :func:`connected_components`; needed for unpenalised rater effects
         (ridge 0), recommended always.
+    :param groups: ``(group of each ratee, group of each rater)``, e.g. their
+        work units, ``-1`` for none: only speed changes (CG then corrects
+        whole groups at once, see :class:`~appraisal.solvers.TwoLevel`).
     """
     sizes = _sizes(design)
     offsets = np.cumsum([0, *sizes])
@@ -161,7 +165,8 @@ def solve_effects(
 
     rhs = scatter(design.y)
     target = tol * max(np.sqrt(rhs @ rhs), 1e-300)
-    x, iterations, converged = conjugate_gradients(apply, rhs, counts + ridge, target, max_iter)
+    coarse = None if groups is None else _unit_moves(groups, links[0], shared[0], counts + ridge, small)
+    x, iterations, converged = conjugate_gradients(apply, rhs, counts + ridge, target, max_iter, coarse)
 
     parts = [x[offsets[k] : offsets[k + 1]].copy() for k in range(len(sizes))]
     intercept = float(parts[0][0])
@@ -198,6 +203,28 @@ def solve_effects(
         fixed[0] = np.where(level_counts > 0, fixed[0] - shift, 0.0)
         intercept += shift
     return Effects(intercept, tuple(fixed), ratee, rater, iterations, converged)
+
+
+def _unit_moves(
+    groups: tuple[np.ndarray, np.ndarray], ratee_rater: Pairs, shared: np.ndarray, diagonal: np.ndarray, small: int
+) -> TwoLevel | None:
+    """The two-level correction over groups: a group's ratees up and its raters down leaves its own ratings' fit as it was."""
+    ratee_group, rater_group = (np.asarray(g, dtype=np.int64).reshape(-1) for g in groups)
+    n_ratees, n_raters = ratee_rater.shape
+    if ratee_group.size != n_ratees or rater_group.size != n_raters:
+        raise ValueError(f"groups must give a group for each of the {n_ratees} ratees and {n_raters} raters")
+    code = np.concatenate([ratee_group, rater_group])
+    grouped = code >= 0
+    if not grouped.any():
+        return None
+    code[grouped] = compact(code[grouped])[1]
+    aggregate = np.concatenate([np.full(small, -1), code])  # the intercept and fixed levels are left to Jacobi
+    sign = np.concatenate([np.ones(small + n_ratees), -np.ones(n_raters)])
+    unknowns = np.arange(small, small + n_ratees + n_raters)
+    ratees, raters = small + ratee_rater.first, small + n_ratees + ratee_rater.second
+    coarse = TwoLevel(aggregate, np.concatenate([unknowns, ratees, raters]), np.concatenate([unknowns, raters, ratees]), sign)
+    coarse.set_matrix(np.concatenate([diagonal[unknowns], shared, shared]))
+    return coarse
 
 
 def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
@@ -427,8 +454,13 @@ def additive_fit(
     *,
     ridge: float = 1.0,
     tol: float = 1e-8,
+    groups: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> AdditiveFit:
-    """Fit the additive model to observed ratings ``y`` (no NaN)."""
+    """Fit the additive model to observed ratings ``y`` (no NaN).
+
+    ``groups`` (optional): the group, e.g. work unit, of each ratee code and
+    each rater code, for the solver (see :func:`solve_effects`).
+    """
     raters, rater_code = compact(rater)
     ratees, ratee_code = compact(ratee)
     design = Design(y, ratee_code, rater_code, len(ratees), len(raters), fixed)
@@ -436,7 +468,8 @@ def additive_fit(
         empty = np.zeros(0)
         return AdditiveFit(raters, empty, empty, np.zeros(0, dtype=np.int64), empty, float("nan"), True)
     ratee_component, rater_component, _ = connected_components(ratee_code, rater_code, len(ratees), len(raters))
-    fit = solve_effects(design, 0.0, ridge, tol=tol, components=(ratee_component, rater_component))
+    by_code = None if groups is None else (np.asarray(groups[0])[ratees], np.asarray(groups[1])[raters])
+    fit = solve_effects(design, 0.0, ridge, tol=tol, components=(ratee_component, rater_component), groups=by_code)
     residual = y - fit.fitted(design)
     n_parameters = 1 + sum(levels for _, levels in fixed) + len(ratees) + len(raters)
     noise = float(residual @ residual / max(len(design) - n_parameters, 1))

@@ -68,3 +68,21 @@ class RatingFrame:
     @property
     def observed(self) -> np.ndarray:
         return ~np.isnan(self.score)
+
+
+def work_units(employees: Employees, frame: RatingFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(int64[E], int64[R])``: a code for the work unit of each employee and of each rater.
+
+    ``-1`` where the roster gives no unit, and for raters who are not
+    employees.  People rate mostly inside their unit, so the rater-effect
+    solvers use units to correct whole units at once, and the favouritism
+    rule compares ratings inside and outside them.
+    """
+    units = np.asarray(employees.units, dtype=object)
+    present = np.asarray([bool(u) and str(u).strip() != "" for u in units.tolist()], dtype=bool)
+    employee_unit = np.full(len(units), -1, dtype=np.int64)
+    if present.any():
+        employee_unit[present] = np.unique(units[present].astype(str), return_inverse=True)[1].reshape(-1)
+    rater_employee = frame.rater_employee
+    rater_unit = np.where(rater_employee >= 0, employee_unit[np.maximum(rater_employee, 0)], -1) if len(units) else np.full(len(rater_employee), -1)
+    return employee_unit, rater_unit

@@ -74,17 +74,23 @@ class TwoLevel:
 
     :param aggregate: each unknown's aggregate, ``-1`` for none (left to Jacobi).
     :param rows, cols: the unknowns of each matrix entry :meth:`set_matrix` will be given.
+    :param sign: ``+1``/``-1`` per unknown, how it moves with its aggregate
+        (the unit's move is "ratees up, their raters down" when the two add
+        up in the fit, as ratee level and rater leniency do); all ``+1`` by default.
     """
 
     INNER_RESIDUAL = 1e-2
     INNER_STEPS = 200
 
-    def __init__(self, aggregate: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> None:
+    def __init__(self, aggregate: np.ndarray, rows: np.ndarray, cols: np.ndarray, sign: np.ndarray | None = None) -> None:
         self._aggregate = np.where(aggregate >= 0, aggregate, 0)
         self._member = aggregate >= 0
         self._size = int(aggregate.max(initial=-1)) + 1
+        # Z's entries: the sign for a member of an aggregate, 0 for the rest.
+        self._weight = np.where(self._member, 1.0 if sign is None else sign, 0.0)
         first, second = aggregate[rows], aggregate[cols]
         self._kept = (first >= 0) & (second >= 0)
+        self._entry_sign = (self._weight[rows] * self._weight[cols])[self._kept]
         keys = first[self._kept] * np.int64(self._size) + second[self._kept]
         coarse_keys, self._entry = np.unique(keys, return_inverse=True)
         self._entry = self._entry.reshape(-1)
@@ -94,15 +100,15 @@ class TwoLevel:
 
     def set_matrix(self, values: np.ndarray) -> None:
         """The matrix's entries, in the order of ``rows`` and ``cols`` (repeated entries add up)."""
-        self._values = np.bincount(self._entry, values[self._kept], len(self._rows))
+        self._values = np.bincount(self._entry, values[self._kept] * self._entry_sign, len(self._rows))
         self._diagonal = np.bincount(self._rows, np.where(self._rows == self._cols, self._values, 0.0), self._size)
 
     def _apply(self, v: np.ndarray) -> np.ndarray:
         return np.bincount(self._rows, self._values * v[self._cols], self._size)
 
     def correction(self, residual: np.ndarray) -> np.ndarray:
-        restricted = np.bincount(self._aggregate, np.where(self._member, residual, 0.0), self._size)
+        restricted = np.bincount(self._aggregate, self._weight * residual, self._size)
         target = self.INNER_RESIDUAL * np.sqrt(restricted @ restricted)
         coarse = conjugate_gradients(self._apply, restricted, self._diagonal, target, self.INNER_STEPS)[0]
-        return np.where(self._member, coarse[self._aggregate], 0.0)
+        return self._weight * coarse[self._aggregate]
 

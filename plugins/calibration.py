@@ -28,8 +28,9 @@ from pydantic import Field
 
 from appraisal import hookimpl
 from appraisal.components import Calibration, Calibrator, ComponentOptions
-from appraisal.grouping import compact
 from appraisal.effects import Design, additive_fit, connected_components, moment_components, reml_components, solve_effects
+from appraisal.frame import work_units
+from appraisal.grouping import compact
 from appraisal.scoring import cell_means, safe_divide
 from appraisal.uncertainty import competency_se, rater_spread
 
@@ -60,6 +61,8 @@ class _Fitted:
         self.ratee_component, self.rater_component, self.n_components = connected_components(
             self.design.ratee, self.design.rater, self.design.n_ratees, self.design.n_raters
         )
+        employee_unit, rater_unit = work_units(data.employees, frame)
+        self.units = (employee_unit[self.ratees], rater_unit[self.raters])  # the solver's groups
 
     def per_rater(self, values: np.ndarray, n_raters: int) -> np.ndarray:
         """Values for the used raters, spread over all rater codes (NaN for raters without counted ratings)."""
@@ -125,7 +128,7 @@ class CrossedRandomEffects(Calibrator):
         fitted = _Fitted(scores, data, options.source_effects)
         design = fitted.design
         components = (fitted.ratee_component, fitted.rater_component)
-        rough = solve_effects(design, 1.0, 1.0, tol=1e-6, components=components)
+        rough = solve_effects(design, 1.0, 1.0, tol=1e-6, components=components, groups=fitted.units)
         fixed_part = rough.fitted(design) - rough.ratee[design.ratee] - rough.rater[design.rater]
         start = moment_components(design, design.y - fixed_part)
         use_reml = options.variance == "reml" or (options.variance == "auto" and design.n_raters <= options.reml_max_raters)
@@ -140,6 +143,7 @@ class CrossedRandomEffects(Calibrator):
             variance.residual / variance.rater,
             tol=options.tolerance,
             components=components,
+            groups=fitted.units,
         )
         if rater_pev is None:
             counts = np.bincount(design.rater, minlength=design.n_raters)
@@ -192,7 +196,7 @@ class AdditiveBias(Calibrator):
         n_competencies = len(data.rubric.layout.competency_ids)
         fit = additive_fit(
             scores[use], frame.ratee[use], frame.rater[use], ((frame.competency[use], n_competencies),),
-            ridge=options.ridge, tol=options.tolerance,
+            ridge=options.ridge, tol=options.tolerance, groups=work_units(data.employees, frame),
         )
         leniency = np.full(len(frame.raters), np.nan)
         se = np.full(len(frame.raters), np.nan)

@@ -36,6 +36,7 @@ from pydantic import Field
 from appraisal import hookimpl
 from appraisal.components import ComponentOptions, Flag, FlagRule, StepInput
 from appraisal.effects import additive_fit
+from appraisal.frame import work_units
 from appraisal.rasch import fit_mfrm
 from appraisal.integrity import (
     central_tendency,
@@ -97,18 +98,12 @@ def _fit(data: StepInput, ridge: float, source_effects: bool, tolerance: float):
         fixed: tuple[tuple[np.ndarray, int], ...] = ((frame.competency[used], len(layout.competency_ids)),)
         if source_effects:
             fixed += ((frame.group[used], len(layout.group_ids)),)
-        data.memo[key] = (used, additive_fit(frame.score[used], frame.ratee[used], frame.rater[used], fixed, ridge=ridge, tol=tolerance))
+        units = work_units(data.employees, frame)
+        data.memo[key] = (
+            used,
+            additive_fit(frame.score[used], frame.ratee[used], frame.rater[used], fixed, ridge=ridge, tol=tolerance, groups=units),
+        )
     return data.memo[key]
-
-
-def _unit_codes(data) -> np.ndarray:
-    """``int64[E]``: a code for each employee's work unit, -1 where the roster gives none."""
-    units = np.asarray(data.employees.units, dtype=object)
-    present = np.asarray([bool(u) and str(u).strip() != "" for u in units.tolist()], dtype=bool)
-    unit_code = np.full(len(units), -1, dtype=np.int64)
-    if present.any():
-        unit_code[present] = np.unique(units[present].astype(str), return_inverse=True)[1].reshape(-1)
-    return unit_code
 
 
 def _hr_flag(rule: FlagRule, severity: str, subject: str, subject_id: str, id_text: str, en_text: str, **details) -> Flag:
@@ -454,13 +449,12 @@ class UnitFavouritism(FlagRule):
 
     def flags(self, scores, data, options):
         frame = data.frame
-        unit_code = _unit_codes(data)
-        if (unit_code < 0).all():
+        employee_unit, unit_of_rater = work_units(data.employees, frame)
+        if (employee_unit < 0).all():
             return []
         used, fit = _fit(data, options.ridge, options.source_effects, options.tolerance)
-        person = frame.rater_employee[frame.rater[used]]
-        rater_unit = np.where(person >= 0, unit_code[np.maximum(person, 0)], -1)
-        ratee_unit = unit_code[frame.ratee[used]]
+        rater_unit = unit_of_rater[frame.rater[used]]
+        ratee_unit = employee_unit[frame.ratee[used]]
         known = (rater_unit >= 0) & (ratee_unit >= 0)
         used, residual = used[known], fit.residual[known]
         inside_rating = rater_unit[known] == ratee_unit[known]
@@ -541,8 +535,6 @@ class Misfit(FlagRule):
         if len(np.unique(category)) < 2:
             return []
         # Work units as the solver's groups: people rate mostly inside their unit (see fit_mfrm).
-        unit = _unit_codes(data)
-        rater_unit = np.where(frame.rater_employee >= 0, unit[np.maximum(frame.rater_employee, 0)], -1)
         fit = fit_mfrm(
             frame.ratee[used],
             frame.rater[used],
@@ -551,7 +543,7 @@ class Misfit(FlagRule):
             scale.max - scale.min + 1,
             n_raters=len(frame.raters),
             tol=MISFIT_TOLERANCE,
-            groups=(unit, rater_unit),
+            groups=work_units(data.employees, frame),
         )
         counts = fit.rater_count
         underfit = ((fit.rater_infit > options.max_mean_square) & (fit.rater_infit_zstd > options.min_zstd)) | (

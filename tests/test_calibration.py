@@ -75,10 +75,19 @@ def test_reml_matches_statsmodels(seed):
     np.testing.assert_allclose(rater, theirs_rater, atol=2e-4)
 
 
-def test_pcg_blup_equals_the_dense_solution():
+def solver_groups(design: Design) -> tuple[np.ndarray, np.ndarray]:
+    """Any grouping (work units in practice), some raters in none: the solver's speed changes, never its answer."""
+    return np.arange(design.n_ratees) % 6, np.where(np.arange(design.n_raters) % 7 == 0, -1, np.arange(design.n_raters) % 4)
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_pcg_blup_equals_the_dense_solution(grouped):
     design, _ = synthetic_design(5)
     components, beta, theta, rater = reml_components(design, start_values(design), tol=1e-12)
-    blup = solve_effects(design, components.residual / components.ratee, components.residual / components.rater, tol=1e-13)
+    blup = solve_effects(
+        design, components.residual / components.ratee, components.residual / components.rater, tol=1e-13,
+        groups=solver_groups(design) if grouped else None,
+    )
     np.testing.assert_allclose(blup.ratee, theta, atol=1e-9)
     np.testing.assert_allclose(blup.rater, rater, atol=1e-9)
 
@@ -91,12 +100,21 @@ def test_moments_are_close_to_reml():
         assert getattr(moments, name) == pytest.approx(getattr(reml, name), rel=0.15), name
 
 
+def test_solver_groups_must_cover_every_ratee_and_rater():
+    design, _ = synthetic_design(5)
+    ratee_group, rater_group = solver_groups(design)
+    with pytest.raises(ValueError, match="groups must give a group for each"):
+        solve_effects(design, 1.0, 1.0, groups=(ratee_group[:-1], rater_group))
+
+
+@pytest.mark.parametrize("grouped", [False, True])
 @pytest.mark.parametrize("ridge", [0.0, 2.5])
-def test_additive_fixed_effects_match_least_squares(ridge):
+def test_additive_fixed_effects_match_least_squares(ridge, grouped):
     full, frame = synthetic_design(9)
     design = Design(full.y, full.ratee, full.rater, full.n_ratees, full.n_raters, full.fixed[:1])  # competency only
     components = connected_components(design.ratee, design.rater, design.n_ratees, design.n_raters)
-    fit = solve_effects(design, 0.0, ridge, tol=1e-13, max_iter=20_000, components=components[:2])
+    groups = solver_groups(design) if grouped else None
+    fit = solve_effects(design, 0.0, ridge, tol=1e-13, max_iter=20_000, components=components[:2], groups=groups)
     # Independent oracle: lstsq on the dummy design, ridge as extra rows sqrt(ridge)·I on the rater columns.
     dummies = pd.get_dummies(frame[["comp", "ratee", "rater"]].astype(str), drop_first=False).to_numpy(float)
     columns = np.column_stack([np.ones(len(frame)), dummies])
