@@ -84,5 +84,6 @@ def work_units(employees: Employees, frame: RatingFrame) -> tuple[np.ndarray, np
     if present.any():
         employee_unit[present] = np.unique(units[present].astype(str), return_inverse=True)[1].reshape(-1)
     rater_employee = frame.rater_employee
-    rater_unit = np.where(rater_employee >= 0, employee_unit[np.maximum(rater_employee, 0)], -1) if len(units) else np.full(len(rater_employee), -1)
-    return employee_unit, rater_unit
+    if not len(units):
+        return employee_unit, np.full(len(rater_employee), -1, dtype=np.int64)
+    return employee_unit, np.where(rater_employee >= 0, employee_unit[np.maximum(rater_employee, 0)], -1)

@@ -1,6 +1,6 @@
 """Process-wide settings the command-line program applies before a run: glibc's heap, BLAS threads, garbage collection.
 
-Both change the whole process, so only ``appraisal`` (``cli.main``) applies
+Each changes the whole process, so only ``appraisal`` (``cli.main``) applies
 them; importing the engine as a library changes nothing.
 
 **Heap.** glibc serves every allocation above its mmap threshold (at most
@@ -54,7 +54,8 @@ M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
 LARGE_ALLOCATION = 1 << 30  # bytes: allocations up to 1 GiB come from the heap, and up to 1 GiB free stays there
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
-COLLECTION_THRESHOLDS = (100_000, 20, 10)  # new objects before a young collection; young, then middle, collections before the next older one
+# New objects before a young collection; young, then middle-aged, collections before the next older one.
+COLLECTION_THRESHOLDS = (100_000, 20, 10)
 
 
 def keep_large_allocations() -> bool:

@@ -67,7 +67,8 @@ class TwoLevel:
     few ratings (a head and their supervisor), so moving a whole unit, or a
     branch of the hierarchy, changes the fit very little, and CG corrects
     such moves a little per step.  With each unit's unknowns summed into one
-    coarse unknown (``Z'AZ``, Z the 0/1 aggregation), those moves are solved
+    coarse unknown (``Z'AZ``, Z the aggregation: ``sign`` at a member, 0
+    elsewhere), those moves are solved
     for all units at once (Mandel's additive two-level preconditioner).  The
     coarse system is small (one unknown per unit) and solved by Jacobi CG to
     1% of its residual.
@@ -111,4 +112,3 @@ class TwoLevel:
         target = self.INNER_RESIDUAL * np.sqrt(restricted @ restricted)
         coarse = conjugate_gradients(self._apply, restricted, self._diagonal, target, self.INNER_STEPS)[0]
         return self._weight * coarse[self._aggregate]
-
