@@ -634,7 +634,6 @@ def fit_mfrm(
     if np.count_nonzero(category_count) < 2:
         raise ValueError("every observed rating is in the same category: there is nothing to calibrate")
 
-    aggregate = None if groups is None else _aggregates(groups, sizes, n_categories)
     counts = [np.bincount(c, minlength=s) for c, s in zip(idx, sizes)]
     active, used = _peel(x, idx, sizes, n_categories)
     has_core = bool(active.any())
@@ -642,6 +641,7 @@ def fit_mfrm(
         used = category_count > 0
     scores = np.flatnonzero(used).astype(float)
     gaps = np.diff(scores)
+    aggregate = None if groups is None else _aggregates(groups, sizes, gaps.size)
     lo, hi = scores[0], scores[-1]
 
     # parameters: measures with the facet's sign folded in, eta = B - D - C
@@ -661,9 +661,7 @@ def fit_mfrm(
         steps = np.log(n_at[:-1] / n_at[1:])  # adjacent-category log-odds: the usual start
         _centre_steps(steps, gaps)
         start = np.concatenate([person_b, rater_c, item_d, steps])
-        solved, iterations, converged = _jmle(
-            start, obs_core, xc, n_at, sizes, core, scores, gaps, max_iterations, tol, None if aggregate is None else aggregate[: start.size]
-        )
+        solved, iterations, converged = _jmle(start, obs_core, xc, n_at, sizes, core, scores, gaps, max_iterations, tol, aggregate)
         person_b, rater_c, item_d, steps = np.split(solved, np.cumsum(sizes))
 
     psi = np.concatenate([[0.0], np.cumsum(steps)])
@@ -726,7 +724,7 @@ def fit_mfrm(
     )
 
 
-def _aggregates(groups: tuple[np.ndarray, np.ndarray], sizes: tuple[int, ...], n_categories: int) -> np.ndarray:
+def _aggregates(groups: tuple[np.ndarray, np.ndarray], sizes: tuple[int, ...], n_steps: int) -> np.ndarray:
     """Each parameter's aggregate for the two-level solver: persons and raters by their group.
 
     Items and category steps stay out (-1): they are few, each tied to a
@@ -740,7 +738,7 @@ def _aggregates(groups: tuple[np.ndarray, np.ndarray], sizes: tuple[int, ...], n
     code = np.concatenate([person_group[: sizes[0]], rater_group[: sizes[1]]]).astype(np.int64)
     grouped = code >= 0
     code[grouped] = compact(code[grouped])[1]
-    return np.concatenate([code, np.full(sizes[2] + n_categories - 1, -1)])  # at most n_categories - 1 steps
+    return np.concatenate([code, np.full(sizes[2] + n_steps, -1)])
 
 
 def _jmle(start, obs, xc, n_at, sizes, core, scores, gaps, max_iterations, tol, aggregate=None):
