@@ -787,19 +787,14 @@ def _jmle(start, obs, xc, n_at, sizes, core, scores, gaps, max_iterations, tol, 
     # over every rating.
     links = [(f, g, Pairs(obs[f], obs[g], sizes[f], sizes[g])) for f, g in ((0, 1), (0, 2), (1, 2))]
     person_item = links[1][2]
-    n_steps = start.size - n_elements
     two_level = None
     if aggregate is not None and (aggregate >= 0).any():
-        # The information's entries, in the order the values are listed below: diagonal, each link both
-        # ways, element x step coupling both ways, step x step.
-        offsets = np.cumsum([0, *sizes[:2]])
-        element, step_index = np.arange(n_elements), n_elements + np.arange(n_steps)
-        firsts = [offsets[f] + pairs.first for f, _, pairs in links]
-        seconds = [offsets[g] + pairs.second for _, g, pairs in links]
-        coupled = (np.repeat(element, n_steps), np.tile(step_index, n_elements))
-        squared = (np.repeat(step_index, n_steps), np.tile(step_index, n_steps))
-        rows = np.concatenate([element, *firsts, *seconds, coupled[0], coupled[1], squared[0]])
-        cols = np.concatenate([element, *seconds, *firsts, coupled[1], coupled[0], squared[1]])
+        # Only persons and raters have aggregates, so the coarse system needs only their entries of the
+        # information: the diagonal and the (person, rater) links both ways, listed in that order below.
+        persons_and_raters = np.arange(sizes[0] + sizes[1])
+        person, rater = links[0][2].first, sizes[0] + links[0][2].second
+        rows = np.concatenate([persons_and_raters, person, rater])
+        cols = np.concatenate([persons_and_raters, rater, person])
         two_level = TwoLevel(aggregate, rows, cols)
     theta = start
     previous = 0.0  # no step yet
@@ -834,9 +829,8 @@ def _jmle(start, obs, xc, n_at, sizes, core, scores, gaps, max_iterations, tol, 
             return out
 
         if two_level is not None:
-            signed = [_SIGNS[f] * _SIGNS[g] * w for (f, g, _), w in zip(links, link_weight)]
-            flat = coupling.reshape(-1)
-            two_level.set_matrix(np.concatenate([element_diagonal, *signed, *signed, flat, flat, step_information.reshape(-1)]))
+            person_rater = _SIGNS[0] * _SIGNS[1] * link_weight[0]
+            two_level.set_matrix(np.concatenate([element_diagonal[: sizes[0] + sizes[1]], person_rater, person_rater]))
         norm = float(np.sqrt(gradient @ gradient))
         forcing = min(_FORCING[1], max(_FORCING[0], np.sqrt(norm / np.sqrt(diagonal.sum()))))
         solved = conjugate_gradients(apply, gradient, diagonal, forcing * norm, _CG_STEPS, two_level)
