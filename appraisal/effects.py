@@ -297,7 +297,7 @@ def _fixed_matrix(design: Design) -> np.ndarray:
     """Dense full-rank fixed-effect design: intercept + reference-coded dummies of each factor."""
     columns = [np.ones(len(design))]
     for codes, levels in design.fixed:
-        present = np.unique(codes)
+        present = distinct(codes)
         for level in present[1:]:
             columns.append((codes == level).astype(np.float64))
     return np.column_stack(columns)

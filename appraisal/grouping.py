@@ -33,11 +33,19 @@ def factorize(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def distinct(keys: np.ndarray) -> np.ndarray:
-    """The distinct keys, ascending (``np.unique`` without the sort when they already are)."""
+    """``np.unique(keys)`` for integer keys: no sort when they are ascending, else one ``np.sort``.
+
+    numpy 2.3+ finds the distinct values of an integer array through a hash
+    table when nothing else is asked for, which is slow once there are many:
+    8 million unsorted employee codes (100,000 distinct) take 3.9 s there,
+    0.12 s sorted, and 700,000 pair keys 0.88 s against 0.01 s.
+    """
     keys = np.asarray(keys).reshape(-1)
-    if is_ascending(keys):
-        return keys[np.r_[True, keys[1:] != keys[:-1]][: keys.size]]
-    return np.unique(keys)
+    if keys.dtype.kind not in "iub":
+        return np.unique(keys)
+    if not is_ascending(keys):
+        keys = np.sort(keys)
+    return keys[np.r_[True, keys[1:] != keys[:-1]][: keys.size]]
 
 
 def compact(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -203,7 +203,7 @@ class ComputedRun(RunView):
         units = pa.array(outcome.inputs.employees.units.tolist(), type=pa.string()).dictionary_encode()
         unit_codes = units.indices.to_numpy(zero_copy_only=False).astype(np.int64)
         n_units = max(len(units.dictionary), 1)
-        unit_pairs = np.unique(pair_rater * np.int64(n_units) + unit_codes[pair_ratee])
+        unit_pairs = distinct(pair_rater * np.int64(n_units) + unit_codes[pair_ratee])
         units_rated = np.bincount(unit_pairs // n_units, minlength=n_raters)
         # Each rater's relationships as a bit set over the groups: a run has only a few distinct sets.
         group_bits = np.zeros(n_raters, dtype=np.int64)
@@ -424,7 +424,7 @@ class ComputedRun(RunView):
         counted = weights > 0
         n_groups = len(outcome.rubric.rubric.layout.group_ids)
         n_raters = len(outcome.inputs.frame.raters)
-        forms = np.unique((cells.ratee[counted] * n_groups + cells.group[counted]) * np.int64(n_raters) + cells.rater[counted])
+        forms = distinct((cells.ratee[counted] * n_groups + cells.group[counted]) * np.int64(n_raters) + cells.rater[counted])
         employee_group, rater = forms // n_raters, forms % n_raters
         keys, code = np.unique(employee_group, return_inverse=True)
         n = np.bincount(code)

@@ -30,7 +30,7 @@ from appraisal import hookimpl
 from appraisal.components import Calibration, Calibrator, ComponentOptions
 from appraisal.effects import Design, additive_fit, connected_components, moment_components, reml_components, solve_effects
 from appraisal.frame import work_units
-from appraisal.grouping import compact
+from appraisal.grouping import compact, distinct
 from appraisal.scoring import cell_means, safe_divide
 from appraisal.uncertainty import competency_se, rater_spread
 
@@ -79,7 +79,7 @@ class _Fitted:
         notes: dict[int, dict[str, str]] = {}
         unit_codes = np.unique(ratee_unit, return_inverse=True)[1].reshape(-1)
         rating_unit = unit_codes[design.ratee]
-        pairs = np.unique(design.rater * (int(unit_codes.max(initial=0)) + 1) + rating_unit)
+        pairs = distinct(design.rater * (int(unit_codes.max(initial=0)) + 1) + rating_unit)
         units_per_rater = np.bincount(pairs // (int(unit_codes.max(initial=0)) + 1), minlength=design.n_raters)
         for k in range(self.n_components):
             members = self.ratee_component == k
@@ -212,7 +212,7 @@ class AdditiveBias(Calibrator):
                 "ridge": options.ridge,
                 "residual_variance": round(fit.noise, 6),
                 "ratings": int(use.sum()),
-                "employees": int(len(np.unique(frame.ratee[use]))),
+                "employees": len(distinct(frame.ratee[use])),
                 "raters": len(fit.rater),
                 "solver": {"converged": fit.converged},
                 "components": component_summary,
