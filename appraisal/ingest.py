@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 from .components import RawTable
 from .errors import InputError, Problem
 from .frame import Comments, Employees, RatingFrame
+from .grouping import stable_order
 from .i18n import Message, join_values
 from .rubric import Rubric
 
@@ -755,7 +756,7 @@ class _RatingOrder:
         key += competency * (len(rubric.layout.item_keys) + 1)
         key += item
         key += len(rubric.layout.item_keys) + 2  # (competency + 1) * (items + 1) + (item + 1), with -1 for none
-        self.sorted = np.argsort(key, kind="stable")
+        self.sorted = stable_order(key, self.slots)
         # The checks read the keys in sorted order only: gathered once, then read front to back.
         self.sorted_key: np.ndarray | None = key[self.sorted]
 

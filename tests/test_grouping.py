@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from appraisal.grouping import compact, distinct, factorize
+from appraisal.grouping import compact, distinct, factorize, stable_order
 
 KEYS = {
     "empty": np.zeros(0, dtype=np.int64),
@@ -43,3 +43,45 @@ def test_factorize_numbers_keys_in_order_and_finds_first_occurrences(name):
     _, expected_first, expected_codes = np.unique(keys, return_index=True, return_inverse=True)
     np.testing.assert_array_equal(codes, expected_codes.reshape(-1))
     np.testing.assert_array_equal(first, expected_first)
+
+
+def _forms(rng: np.random.Generator, n_forms: int) -> np.ndarray:
+    """Keys as a survey export gives them: each form's rows together and rising, forms in any order."""
+    form = rng.permutation(n_forms)
+    sizes = rng.integers(1, 13, n_forms)
+    within = np.concatenate([np.sort(rng.choice(12, size, replace=False)) for size in sizes])
+    return np.repeat(form, sizes) * 12 + within
+
+
+ORDERS = {
+    "empty": np.zeros(0, dtype=np.int64),
+    "sorted": np.arange(10),
+    "forms": _forms(np.random.default_rng(4), 2_000),
+    # A form split in two, its second half earlier in the sort than its first: the runs overlap.
+    "overlapping runs": np.array([5, 6, 9, 1, 2, 3, 7, 8, 4]),
+    # Equal keys across runs: a duplicate row later in the file must stay after the first.
+    "duplicate in a later run": np.array([10, 11, 12, 20, 21, 1, 2, 12, 13, 30]),
+    "duplicate in an earlier run": np.array([1, 2, 12, 13, 30, 10, 11, 12, 20, 21]),
+    # A later run that ends on the key an earlier run starts with: placed first, it would put the copy first.
+    "later run ending on an earlier run's first key": np.r_[12:20, 5:13],
+    "shuffled": np.random.default_rng(5).integers(0, 50, 1_000),
+    "all equal": np.full(7, 3),
+    "descending": np.arange(20, 0, -1),
+}
+
+
+@pytest.mark.parametrize("form_width", [1, 12])
+@pytest.mark.parametrize("name", ORDERS)
+def test_stable_order_is_a_stable_argsort(name, form_width):
+    keys = ORDERS[name]
+    np.testing.assert_array_equal(stable_order(keys, form_width), np.argsort(keys, kind="stable"))
+
+
+@pytest.mark.parametrize("form_width", [1, 12])
+def test_stable_order_of_a_survey_export_with_split_and_duplicated_forms(form_width):
+    rng = np.random.default_rng(6)
+    keys = _forms(rng, 500)
+    split = np.r_[600 * 12 + np.arange(4), keys, 600 * 12 + np.arange(4, 12)]  # a form in two pieces that do not overlap
+    np.testing.assert_array_equal(stable_order(split, form_width), np.argsort(split, kind="stable"))
+    resubmitted = np.concatenate([keys, keys[rng.integers(0, len(keys), 40)], keys[:100]])
+    np.testing.assert_array_equal(stable_order(resubmitted, form_width), np.argsort(resubmitted, kind="stable"))
