@@ -785,7 +785,7 @@ class _RatingOrder:
 
 def _comments(parsed: Sequence[_ParsedRatings], taken: np.ndarray) -> Comments | None:
     """The non-blank comments of the rows in ``taken``, by their index in it (the frame's rows)."""
-    if not parsed:
+    if all(p.columns["comment"].blank_values.all() for p in parsed):  # no comments: no pass over the rows
         return None
     has_comment = np.concatenate([~p.columns["comment"].blank for p in parsed])
     frame_index = np.flatnonzero(has_comment[taken])

@@ -423,6 +423,12 @@ def test_csv_row_numbers_survive_blank_lines_and_line_breaks_in_values(tmp_path,
     assert [c.replace("\r\n", "\n") for c in comments.text] == ["baik", "baris satu\nbaris dua"]
 
 
+def test_blank_comments_are_no_comments(tmp_path, run):
+    header = (*HEADER, "comment")
+    inputs = run(write(tmp_path, "ratings.csv", csv_text([("E1", "S1", "atasan", "komunikasi", "", "4", "  ")], header)))
+    assert inputs.frame.comments is None
+
+
 def test_csv_row_numbers_with_only_a_blank_line(tmp_path, run):
     text = csv_text([("E1", "S1", "atasan", "komunikasi", "", "4")]) + "\n" + "E2,S1,atasan,komunikasi,,9\n"
     inputs = run(write(tmp_path, "ratings.csv", text))
