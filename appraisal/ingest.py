@@ -254,12 +254,15 @@ def load_roster(host: PluginHost, path: Path, rubric: Rubric, report: IngestRepo
     findings.add(blank_id, "employee_id", lambda i: Message("value_blank"))
 
     id_values = np.asarray(ids.to_pylist(), dtype=object)
-    _, first, inverse = np.unique(id_values, return_index=True, return_inverse=True)
-    repeated = (first[inverse] != np.arange(len(id_values))) & ~blank_id
+    # Arrow numbers the distinct ids in order of first appearance, so a row is an id's first exactly
+    # where its code exceeds every code before it (hashing, not np.unique's sort of Python strings).
+    code = pc.dictionary_encode(ids).indices.to_numpy(zero_copy_only=False)
+    is_first = np.r_[True, code[1:] > np.maximum.accumulate(code)[:-1]] if len(code) else np.zeros(0, dtype=bool)
+    first_row_of_code = np.flatnonzero(is_first)
     findings.add(
-        repeated,
+        ~is_first & ~blank_id,
         "employee_id",
-        lambda i: Message("roster_duplicate_id", {"value": id_values[i], "first": int(table.rows[first[inverse[i]]])}),
+        lambda i: Message("roster_duplicate_id", {"value": id_values[i], "first": int(table.rows[first_row_of_code[code[i]]])}),
     )
     accepted = ~findings.rejected_mask()
     supervisor_ids = columns["supervisor_id"]
@@ -294,11 +297,11 @@ def load_roster(host: PluginHost, path: Path, rubric: Rubric, report: IngestRepo
 
     keep = np.flatnonzero(accepted)
     employee_ids = id_values[keep]
-    code_of = {employee_id: code for code, employee_id in enumerate(employee_ids.tolist())}
-    supervisor_code = np.array([code_of.get(s, -1) for s in supervisors[keep].tolist()], dtype=np.int64)
+    kept = pa.array(keep)
+    supervisor_code = _lookup_exact(supervisor_ids.take(kept), ids.take(kept)).astype(np.int64)
 
     def take(name: str) -> np.ndarray:
-        return np.asarray(columns[name].take(pa.array(keep)).to_pylist(), dtype=object)
+        return np.asarray(columns[name].take(kept).to_pylist(), dtype=object)
 
     extra = {name: take(name) for name in columns if name not in ROSTER_REQUIRED}
     return Employees(

@@ -884,6 +884,16 @@ def ratings_for_roster(tmp_path: Path) -> Path:
     )
 
 
+def test_roster_duplicates_name_the_first_row_of_their_id(tmp_path, run):
+    ids = ["A", "B", "", "C", "B", "A", "C", "", "B"]  # rows 2-10
+    roster = write(tmp_path, "roster.csv", "employee_id,name,unit,position,supervisor_id\n" + "".join(f"{i},N,U,Staf,C\n" for i in ids))
+    inputs = run(write(tmp_path, "ratings.csv", csv_text([("A", "B", "peer", "komunikasi", "", "4")])), roster=roster)
+    duplicates = {r.row: r.problems[0].message.params for r in inputs.report.rejected if r.problems[0].message.code == "roster_duplicate_id"}
+    assert duplicates == {6: {"value": "B", "first": 3}, 7: {"value": "A", "first": 2}, 8: {"value": "C", "first": 5}, 10: {"value": "B", "first": 3}}
+    assert inputs.employees.ids.tolist() == ["A", "B", "C"]
+    assert inputs.employees.supervisor.tolist() == [2, 2, 2]
+
+
 def test_roster_rows_and_employees(tmp_path, run, roster):
     inputs = run(ratings_for_roster(tmp_path), roster=roster)
     employees = inputs.employees
