@@ -37,11 +37,11 @@ from .rubric import ComponentRef, LoadedRubric, Rubric
 from .reliability import reliability_report
 from .robustness import fragile_flags, leave_one_rater_out
 from .scoring import (
-    Combination,
     GroupStats,
     RaterCells,
     cell_means,
     combine,
+    group_shares,
     counting,
     group_stats,
     rater_cells,
@@ -246,9 +246,9 @@ def run_pipeline(
             calibrated_cells = cells.score
         del scores, rating_counts
         spread = rater_spread(cells, calibrated_cells, weights > 0, layout, n_employees)
-        aggregate = _aggregate(rubric, cells, calibrated_cells, weights, n_employees, spread, raw_stats, normalised)
-        reliability_info = reliability(aggregate.summary.overall, aggregate.summary.overall_se)
-        summary = _with_evidence(aggregate.summary, cells, weights, rubric, reliability_info.true_variance)
+        aggregated = _aggregate(rubric, cells, calibrated_cells, weights, n_employees, spread, raw_stats, normalised)
+        reliability_info = reliability(aggregated.overall, aggregated.overall_se)
+        summary = _with_evidence(aggregated, cells, weights, rubric, reliability_info.true_variance)
         # Nothing calibrated: the calibrated statistics are the raw ones.
         calibrated_stats = raw_stats if calibrated_cells is cells.score else group_stats(cells, calibrated_cells, layout, n_employees)
         reliability_report_ = pending_report.result()
@@ -291,7 +291,7 @@ def run_pipeline(
                     subset_weights = _weigh(weighting, subset, subset_data)
                     n_pseudo = len(subset_data.employees)
                     pseudo = _aggregate(rubric, subset, calibrated_cells[origin], subset_weights, n_pseudo, spread)
-                    pseudo_summary = _with_evidence(pseudo.summary, subset, subset_weights, rubric, reliability_info.true_variance)
+                    pseudo_summary = _with_evidence(pseudo, subset, subset_weights, rubric, reliability_info.true_variance)
                     return _classify_all(plan["classification"], pseudo_summary, subset_data, n_pseudo)[primary].categories
 
                 fragile = leave_one_rater_out(cells, weights, unclassified, classifications[primary].categories, rescore)
@@ -325,7 +325,7 @@ def run_pipeline(
         cells=cells,
         weights=data.weights,
         scores=summary,
-        group_share=aggregate.raw.group_share,
+        group_share=group_shares(cells, weights, shape),
         calibrated_group_mean=calibrated_stats.mean,
         classifications=classifications,
         primary=primary,
@@ -410,13 +410,6 @@ def reliability_sample(ids: np.ndarray, size: int = RELIABILITY_SAMPLE) -> np.nd
     return hashes <= np.partition(hashes, size - 1)[size - 1]
 
 
-@dataclass(frozen=True)
-class _Aggregate:
-    summary: ScoreSummary
-    raw: Combination
-    final: Combination
-
-
 def _aggregate(
     rubric: Rubric,
     cells: RaterCells,
@@ -426,7 +419,7 @@ def _aggregate(
     spread: RaterSpread,
     raw_stats: GroupStats | None = None,
     normalised: np.ndarray | None = None,
-) -> _Aggregate:
+) -> ScoreSummary:
     """Competency, cluster and overall scores, raw and final, with their standard errors.
 
     ``raw_stats`` and ``normalised`` (the weights summing to 1 per employee × competency) are
@@ -438,27 +431,26 @@ def _aggregate(
         raw_stats = group_stats(cells, cells.score, layout, n_employees)
     raw = combine(cells, cells.score, weights, shape)
     final = raw if calibrated_cells is cells.score else combine(cells, calibrated_cells, weights, shape)
-    clusters, overall = rollup(final.competency, layout)
-    _, overall_raw = rollup(raw.competency, layout)
+    clusters, overall = rollup(final, layout)
+    _, overall_raw = rollup(raw, layout)
     if normalised is None:
         normalised = normalised_weights(cells, weights, shape)
     decimals = rubric.scoring.decimals
-    summary = ScoreSummary(
-        competency_raw=raw.competency,
-        competency=final.competency,
+    return ScoreSummary(
+        competency_raw=raw,
+        competency=final,
         self_score=_self_scores(raw_stats, layout.self_group),
         cluster=clusters,
         overall_raw=overall_raw,
         overall=overall,
         shown_overall=round_half_up(overall, decimals),
-        shown_competency=round_half_up(final.competency, decimals),
+        shown_competency=round_half_up(final, decimals),
         group_stats=raw_stats,
         competency_se=competency_se(cells, normalised, spread, shape),
-        overall_se=overall_se(cells, normalised, final.competency, layout, spread),
+        overall_se=overall_se(cells, normalised, final, layout, spread),
         reliability=np.full(n_employees, np.nan),
         sufficient=np.ones(n_employees, dtype=bool),
     )
-    return _Aggregate(summary, raw, final)
 
 
 def _with_evidence(

@@ -173,25 +173,25 @@ def counting(cells: RaterCells, layout: RubricLayout) -> np.ndarray:
     return cells.eligible & layout.group_counts[cells.group] & visible
 
 
-@dataclass(frozen=True)
-class Combination:
-    """Competency scores and the share of each group in them."""
-
-    competency: np.ndarray  # float64[E, C], NaN where no counted group
-    group_share: np.ndarray  # float64[E, C, G]: share of each group's rater weights, sums to 1 where scored
-
-
-def combine(cells: RaterCells, cell_scores: np.ndarray, weights: np.ndarray, shape: tuple[int, int, int]) -> Combination:
-    """Weighted mean of rater scores per employee × competency, weights renormalised."""
-    n_employees, n_comp, n_groups = shape
+def combine(cells: RaterCells, cell_scores: np.ndarray, weights: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """``float64[E, C]``: weighted mean of rater scores per employee × competency, weights renormalised (NaN where nothing counts)."""
+    n_employees, n_comp, _ = shape
     ec = cells.ratee * n_comp + cells.competency
-    ecg = ec * n_groups + cells.group
     scores = np.where(weights > 0, cell_scores, 0.0)
     total = np.bincount(ec, weights=weights, minlength=n_employees * n_comp)
     competency = safe_divide(np.bincount(ec, weights=weights * scores, minlength=n_employees * n_comp), total)
-    by_group = np.bincount(ecg, weights=weights, minlength=n_employees * n_comp * n_groups).reshape(shape)
-    share = safe_divide(by_group, total.reshape(n_employees, n_comp, 1), fill=0.0)
-    return Combination(competency.reshape(n_employees, n_comp), share)
+    return competency.reshape(n_employees, n_comp)
+
+
+def group_shares(cells: RaterCells, weights: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """``float64[E, C, G]``: each group's share of the rater weights per employee × competency (sums to 1 where scored)."""
+    n_employees, n_comp, n_groups = shape
+    ec = cells.ratee * n_comp + cells.competency
+    total = np.bincount(ec, weights=weights, minlength=n_employees * n_comp)
+    ec *= n_groups
+    ec += cells.group
+    by_group = np.bincount(ec, weights=weights, minlength=n_employees * n_comp * n_groups).reshape(shape)
+    return safe_divide(by_group, total.reshape(n_employees, n_comp, 1), fill=0.0)
 
 
 def weighted_rollup(values: np.ndarray, weights: np.ndarray, membership: np.ndarray) -> np.ndarray:
