@@ -154,10 +154,19 @@ class GapTraining(Recommender):
         employment = data.employees.extra.get(options.employment_column, np.full(n, "", dtype=object))
         agreement = _self_other(scores, layout, options)
         strengths = _strengths(scores, required, rubric, options)
-        unit_names, unit_of = np.unique(np.asarray(data.employees.units, dtype=str), return_inverse=True)
-        by_unit = np.argsort(unit_of, kind="stable")
-        unit_members = np.split(by_unit, np.cumsum(np.bincount(unit_of, minlength=len(unit_names)))[:-1])
+        _, unit_of = np.unique(np.asarray(data.employees.units, dtype=str), return_inverse=True)
+        unit_of = unit_of.reshape(-1)
         ids = [str(i) for i in data.employees.ids]
+        # Possible mentees: the colleagues with a gap, per (unit, competency) in employee order, listed
+        # once for the run instead of searched per employee with strengths.
+        gap_employee, gap_competency = np.nonzero(has_gap)
+        with_gap: dict[tuple[int, int], list[int]] = {}
+        for unit, c, e in zip(unit_of[gap_employee].tolist(), gap_competency.tolist(), gap_employee.tolist()):
+            with_gap.setdefault((unit, c), []).append(e)
+        # The general programmes that top up a plan depend only on the employment type, the hours so far
+        # and the programmes already in it: for most employees (no gap, or the same few) they repeat.
+        top_ups: dict[tuple[str, float, frozenset[str]], tuple[list[str], float]] = {}
+        unit_rows = unit_of.tolist()
         by_priority = _by_priority(priority)
         has_gap_rows = has_gap.tolist()
         # Built once, not per employee: the catalogue's programmes for each competency (in catalogue
@@ -183,17 +192,14 @@ class GapTraining(Recommender):
                     skipped.append({"competency": competency, "programme": programme.id, "hours": programme.hours})
                 entries.append(PlanEntry(competency, float(required[e, c]), float(achieved[e, c]), float(gap[e, c]),
                                          float(priority[e, c]), actions))
-            used = {a["programme"] for entry in entries for a in entry.actions}
-            for programme in catalogue.programmes:
-                if minimum is None or hours >= minimum - 1e-9:
-                    break
-                if programme.general and programme.id not in used and (maximum is None or hours + programme.hours <= maximum + 1e-9):
-                    entries.append(PlanEntry("", np.nan, np.nan, 0.0, 0.0, [dict(action_of[programme.id])]))
-                    hours += programme.hours
-            colleagues = unit_members[unit_of[e]]
-            colleagues = colleagues[colleagues != e]
+            used = frozenset(a["programme"] for entry in entries for a in entry.actions)
+            key = (kind, hours, used)
+            if key not in top_ups:
+                top_ups[key] = _top_up(catalogue.programmes, minimum, maximum, hours, used)
+            added, hours = top_ups[key]
+            entries += [PlanEntry("", np.nan, np.nan, 0.0, 0.0, [dict(action_of[programme])]) for programme in added]
             mentees = {
-                competency: [ids[v] for v in colleagues[has_gap[colleagues, layout.competency_index[competency]]].tolist()]
+                competency: [ids[v] for v in with_gap.get((unit_rows[e], layout.competency_index[competency]), []) if v != e]
                 for competency in strengths[e]
             }
             plans.append(
@@ -216,6 +222,18 @@ class GapTraining(Recommender):
                 )
             )
         return plans
+
+
+def _top_up(programmes, minimum: float | None, maximum: float | None, hours: float, used: frozenset[str]) -> tuple[list[str], float]:
+    """General programmes, in catalogue order, added until ``minimum`` hours are met without passing ``maximum``; and the hours then."""
+    added = []
+    for programme in programmes:
+        if minimum is None or hours >= minimum - 1e-9:
+            break
+        if programme.general and programme.id not in used and (maximum is None or hours + programme.hours <= maximum + 1e-9):
+            added.append(programme.id)
+            hours += programme.hours
+    return added, hours
 
 
 def _by_priority(priority: np.ndarray) -> list[list[int]]:
