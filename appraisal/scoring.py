@@ -176,12 +176,18 @@ def counting(cells: RaterCells, layout: RubricLayout) -> np.ndarray:
     return cells.eligible & layout.group_counts[cells.group] & visible
 
 
+def weight_totals(cells: RaterCells, weights: np.ndarray, shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """``(int64[M], float64[E·C])``: each cell's employee × competency index, and the weights summed per employee × competency."""
+    n_employees, n_comp, _ = shape
+    ec = cells.ratee * n_comp + cells.competency
+    return ec, np.bincount(ec, weights=weights, minlength=n_employees * n_comp)
+
+
 def combine(cells: RaterCells, cell_scores: np.ndarray, weights: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
     """``float64[E, C]``: weighted mean of rater scores per employee × competency, weights renormalised (NaN where nothing counts)."""
     n_employees, n_comp, _ = shape
-    ec = cells.ratee * n_comp + cells.competency
+    ec, total = weight_totals(cells, weights, shape)
     scores = np.where(weights > 0, cell_scores, 0.0)
-    total = np.bincount(ec, weights=weights, minlength=n_employees * n_comp)
     competency = safe_divide(np.bincount(ec, weights=weights * scores, minlength=n_employees * n_comp), total)
     return competency.reshape(n_employees, n_comp)
 
@@ -189,8 +195,7 @@ def combine(cells: RaterCells, cell_scores: np.ndarray, weights: np.ndarray, sha
 def group_shares(cells: RaterCells, weights: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
     """``float64[E, C, G]``: each group's share of the rater weights per employee × competency (sums to 1 where scored)."""
     n_employees, n_comp, n_groups = shape
-    ec = cells.ratee * n_comp + cells.competency
-    total = np.bincount(ec, weights=weights, minlength=n_employees * n_comp)
+    ec, total = weight_totals(cells, weights, shape)
     ec *= n_groups
     ec += cells.group
     by_group = np.bincount(ec, weights=weights, minlength=n_employees * n_comp * n_groups).reshape(shape)

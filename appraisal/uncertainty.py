@@ -29,7 +29,7 @@ from statistics import NormalDist
 import numpy as np
 
 from .rubric import RubricLayout
-from .scoring import RaterCells, safe_divide
+from .scoring import RaterCells, safe_divide, weight_totals
 
 MIN_DEGREES_OF_FREEDOM = 30
 """A group's own spread is used once it rests on at least this many degrees of freedom; else the pooled one."""
@@ -58,9 +58,7 @@ def _plain(value: float) -> float | None:
 
 def normalised_weights(cells: RaterCells, weights: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
     """Cell weights scaled to sum to 1 per employee × competency (0 where nothing counts)."""
-    n_employees, n_comp, _ = shape
-    ec = cells.ratee * n_comp + cells.competency
-    total = np.bincount(ec, weights=weights, minlength=n_employees * n_comp)
+    ec, total = weight_totals(cells, weights, shape)
     return safe_divide(weights, total[ec], fill=0.0)
 
 
@@ -116,9 +114,9 @@ def rater_spread(cells: RaterCells, cell_scores: np.ndarray, counts: np.ndarray,
 def competency_se(cells: RaterCells, weights: np.ndarray, spread: RaterSpread, shape: tuple[int, int, int]) -> np.ndarray:
     """``float64[E, C]``: standard error of each competency score (NaN where unscored)."""
     n_employees, n_comp, _ = shape
-    ec = cells.ratee * n_comp + cells.competency
+    ec, total = weight_totals(cells, weights, shape)
     variance = np.bincount(ec, weights=weights**2 * spread.group_variance[cells.group], minlength=n_employees * n_comp)
-    scored = np.bincount(ec, weights=weights, minlength=n_employees * n_comp) > 0
+    scored = total > 0
     return np.where(scored, np.sqrt(variance), np.nan).reshape(n_employees, n_comp)
 
 

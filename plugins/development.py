@@ -154,19 +154,16 @@ class GapTraining(Recommender):
         employment = data.employees.extra.get(options.employment_column, np.full(n, "", dtype=object))
         agreement = _self_other(scores, layout, options)
         strengths = _strengths(scores, required, rubric, options)
-        _, unit_of = np.unique(np.asarray(data.employees.units, dtype=str), return_inverse=True)
-        unit_of = unit_of.reshape(-1)
+        unit_of = np.unique(np.asarray(data.employees.units, dtype=str), return_inverse=True)[1].reshape(-1).tolist()
         ids = [str(i) for i in data.employees.ids]
         # Possible mentees: the colleagues with a gap, per (unit, competency) in employee order, listed
         # once for the run instead of searched per employee with strengths.
-        gap_employee, gap_competency = np.nonzero(has_gap)
         with_gap: dict[tuple[int, int], list[int]] = {}
-        for unit, c, e in zip(unit_of[gap_employee].tolist(), gap_competency.tolist(), gap_employee.tolist()):
-            with_gap.setdefault((unit, c), []).append(e)
+        for e, c in zip(*(index.tolist() for index in np.nonzero(has_gap))):
+            with_gap.setdefault((unit_of[e], c), []).append(e)
         # The general programmes that top up a plan depend only on the employment type, the hours so far
         # and the programmes already in it: for most employees (no gap, or the same few) they repeat.
         top_ups: dict[tuple[str, float, frozenset[str]], tuple[list[str], float]] = {}
-        unit_rows = unit_of.tolist()
         by_priority = _by_priority(priority)
         has_gap_rows = has_gap.tolist()
         # Built once, not per employee: the catalogue's programmes for each competency (in catalogue
@@ -199,7 +196,7 @@ class GapTraining(Recommender):
             added, hours = top_ups[key]
             entries += [PlanEntry("", np.nan, np.nan, 0.0, 0.0, [dict(action_of[programme])]) for programme in added]
             mentees = {
-                competency: [ids[v] for v in with_gap.get((unit_rows[e], layout.competency_index[competency]), []) if v != e]
+                competency: [ids[v] for v in with_gap.get((unit_of[e], layout.competency_index[competency]), []) if v != e]
                 for competency in strengths[e]
             }
             plans.append(
