@@ -26,6 +26,7 @@ linear.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -51,6 +52,11 @@ class Design:
     def __len__(self) -> int:
         return len(self.y)
 
+    @cached_property
+    def _normal_equations(self) -> _NormalEquations:
+        """The pairs and counts behind :func:`solve_effects`, which depend on the design alone (computed once)."""
+        return _NormalEquations(self)
+
 
 @dataclass(frozen=True)
 class Effects:
@@ -70,9 +76,64 @@ class Effects:
         return value
 
 
-def _sizes(design: Design) -> list[int]:
-    """Unknowns per factor, in the solution's order: intercept, fixed factors, ratee, rater."""
-    return [1, *(levels for _, levels in design.fixed), design.n_ratees, design.n_raters]
+class _NormalEquations:
+    """What :func:`solve_effects` needs of a design whatever the ridges: built once per design.
+
+    The intercept and the fixed factors (a few levels each) act through their joint level, so the normal
+    equations couple three kinds of unknowns: joint levels, ratees and raters.  Their cross-products are
+    rating counts per (ratee, rater), (ratee, joint level) and (rater, joint level) pair, counted once; a
+    CG step then passes over those pairs (a dozen competencies per rater-ratee pair) instead of the ratings.
+    ``crossed-re`` solves the same design twice (a rough start, then the fit): the pairs are counted once.
+    """
+
+    def __init__(self, design: Design) -> None:
+        # Unknowns per factor, in the solution's order: intercept, fixed factors, ratee, rater.
+        self.sizes = [1, *(levels for _, levels in design.fixed), design.n_ratees, design.n_raters]
+        self.offsets = np.cumsum([0, *self.sizes])
+        self.shape = tuple(levels for _, levels in design.fixed)
+        self.joint = (
+            np.ravel_multi_index(tuple(codes for codes, _ in design.fixed), self.shape)
+            if self.shape
+            else np.zeros(len(design), dtype=np.int64)
+        )
+        self.n_joint = int(np.prod(self.shape, dtype=np.int64))
+        self.small = int(self.offsets[-3])  # unknowns of the intercept and fixed factors
+        self.ratee, self.rater = design.ratee, design.rater
+        self.n_ratees, self.n_raters = design.n_ratees, design.n_raters
+        self.links = (
+            Pairs(design.ratee, design.rater, design.n_ratees, design.n_raters),
+            Pairs(design.ratee, self.joint, design.n_ratees, self.n_joint),
+            Pairs(design.rater, self.joint, design.n_raters, self.n_joint),
+        )
+        ones = np.ones(len(design))
+        self.shared = [pairs.sums(ones) for pairs in self.links]  # ratings per pair
+        self.joint_counts = np.bincount(self.joint, minlength=self.n_joint).astype(float)
+        self.counts = self.scatter(ones)
+
+    def joint_values(self, x: np.ndarray) -> np.ndarray:
+        shape, offsets = self.shape, self.offsets
+        grid = np.full(shape, x[0])
+        for k, levels in enumerate(shape):
+            grid += x[offsets[k + 1] : offsets[k + 2]].reshape([levels if j == k else 1 for j in range(len(shape))])
+        return grid.reshape(-1)
+
+    def fixed_sums(self, joint_sums: np.ndarray) -> np.ndarray:
+        shape, offsets = self.shape, self.offsets
+        grid = joint_sums.reshape(shape)
+        out = np.empty(self.small)
+        out[0] = grid.sum()
+        for k in range(len(shape)):
+            out[offsets[k + 1] : offsets[k + 2]] = grid.sum(axis=tuple(j for j in range(len(shape)) if j != k))
+        return out
+
+    def scatter(self, v: np.ndarray) -> np.ndarray:
+        return np.concatenate(
+            [
+                self.fixed_sums(np.bincount(self.joint, weights=v, minlength=self.n_joint)),
+                np.bincount(self.ratee, weights=v, minlength=self.n_ratees),
+                np.bincount(self.rater, weights=v, minlength=self.n_raters),
+            ]
+        )
 
 
 def solve_effects(
@@ -102,68 +163,25 @@ def solve_effects(
         work units, ``-1`` for none: only speed changes (CG then corrects
         whole groups at once, see :class:`~appraisal.solvers.TwoLevel`).
     """
-    sizes = _sizes(design)
-    offsets = np.cumsum([0, *sizes])
-    n_unknowns = int(offsets[-1])
-    ridge = np.zeros(n_unknowns)
+    equations = design._normal_equations
+    sizes, offsets, small = equations.sizes, equations.offsets, equations.small
+    links, shared, counts = equations.links, equations.shared, equations.counts
+    ridge = np.zeros(int(offsets[-1]))
     ridge[offsets[-3] : offsets[-2]] = ridge_ratee
     ridge[offsets[-2] : offsets[-1]] = ridge_rater
 
-    # The intercept and the fixed factors (a few levels each) act through their joint level, so the normal
-    # equations couple three kinds of unknowns: joint levels, ratees and raters.  Their cross-products are
-    # rating counts per (ratee, rater), (ratee, joint level) and (rater, joint level) pair, counted once; a
-    # CG step then passes over those pairs (a dozen competencies per rater-ratee pair) instead of the ratings.
-    shape = tuple(levels for _, levels in design.fixed)
-    joint = np.ravel_multi_index(tuple(codes for codes, _ in design.fixed), shape) if shape else np.zeros(len(design), dtype=np.int64)
-    n_joint = int(np.prod(shape, dtype=np.int64))
-    small = int(offsets[-3])  # unknowns of the intercept and fixed factors
-    ratee_codes, rater_codes = design.ratee, design.rater
-
-    def joint_values(x: np.ndarray) -> np.ndarray:
-        grid = np.full(shape, x[0])
-        for k, levels in enumerate(shape):
-            grid += x[offsets[k + 1] : offsets[k + 2]].reshape([levels if j == k else 1 for j in range(len(shape))])
-        return grid.reshape(-1)
-
-    def fixed_sums(joint_sums: np.ndarray) -> np.ndarray:
-        grid = joint_sums.reshape(shape)
-        out = np.empty(small)
-        out[0] = grid.sum()
-        for k in range(len(shape)):
-            out[offsets[k + 1] : offsets[k + 2]] = grid.sum(axis=tuple(j for j in range(len(shape)) if j != k))
-        return out
-
-    def scatter(v: np.ndarray) -> np.ndarray:
-        return np.concatenate(
-            [
-                fixed_sums(np.bincount(joint, weights=v, minlength=n_joint)),
-                np.bincount(ratee_codes, weights=v, minlength=design.n_ratees),
-                np.bincount(rater_codes, weights=v, minlength=design.n_raters),
-            ]
-        )
-
-    links = (
-        Pairs(ratee_codes, rater_codes, design.n_ratees, design.n_raters),
-        Pairs(ratee_codes, joint, design.n_ratees, n_joint),
-        Pairs(rater_codes, joint, design.n_raters, n_joint),
-    )
-    ones = np.ones(len(design))
-    shared = [pairs.sums(ones) for pairs in links]  # ratings per pair
-    joint_counts = np.bincount(joint, minlength=n_joint).astype(float)
-    counts = scatter(ones)
-
     def apply(x: np.ndarray) -> np.ndarray:
-        levels, ratee, rater = joint_values(x), x[small : offsets[-2]], x[offsets[-2] :]
+        levels, ratee, rater = equations.joint_values(x), x[small : offsets[-2]], x[offsets[-2] :]
         ratee_rater = links[0].cross(shared[0], ratee, rater)
         ratee_joint = links[1].cross(shared[1], ratee, levels)
         rater_joint = links[2].cross(shared[2], rater, levels)
         out = counts * x + ridge * x
-        out[:small] = fixed_sums(joint_counts * levels + ratee_joint[1] + rater_joint[1])
+        out[:small] = equations.fixed_sums(equations.joint_counts * levels + ratee_joint[1] + rater_joint[1])
         out[small : offsets[-2]] += ratee_rater[0] + ratee_joint[0]
         out[offsets[-2] :] += ratee_rater[1] + rater_joint[0]
         return out
 
-    rhs = scatter(design.y)
+    rhs = equations.scatter(design.y)
     target = tol * max(np.sqrt(rhs @ rhs), 1e-300)
     coarse = None if groups is None else _unit_moves(groups, links[0], shared[0], counts + ridge, small)
     x, iterations, converged = conjugate_gradients(apply, rhs, counts + ridge, target, max_iter, coarse)
