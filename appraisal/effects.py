@@ -109,6 +109,8 @@ class _NormalEquations:
         self.shared = [pairs.sums(ones) for pairs in self.links]  # ratings per pair
         self.joint_counts = np.bincount(self.joint, minlength=self.n_joint).astype(float)
         self.counts = self.scatter(ones)
+        for shared_by_solves in (*self.shared, self.joint_counts, self.counts):  # every solve of the design reads them
+            shared_by_solves.setflags(write=False)
 
     def joint_values(self, x: np.ndarray) -> np.ndarray:
         shape, offsets = self.shape, self.offsets
