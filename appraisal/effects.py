@@ -31,7 +31,7 @@ from functools import cached_property
 import numpy as np
 
 from .grouping import Pairs, compact, distinct, factorize
-from .solvers import TwoLevel, conjugate_gradients
+from .solvers import TwoLevel, conjugate_gradients, group_codes
 
 
 @dataclass(frozen=True)
@@ -233,11 +233,9 @@ def _unit_moves(
     n_ratees, n_raters = ratee_rater.shape
     if ratee_group.size != n_ratees or rater_group.size != n_raters:
         raise ValueError(f"groups must give a group for each of the {n_ratees} ratees and {n_raters} raters")
-    code = np.concatenate([ratee_group, rater_group])
-    grouped = code >= 0
-    if not grouped.any():
+    code = group_codes(ratee_group, rater_group)
+    if not (code >= 0).any():
         return None
-    code[grouped] = compact(code[grouped])[1]
     aggregate = np.concatenate([np.full(small, -1), code])  # the intercept and fixed levels are left to Jacobi
     sign = np.concatenate([np.ones(small + n_ratees), -np.ones(n_raters)])
     unknowns = np.arange(small, small + n_ratees + n_raters)

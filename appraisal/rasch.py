@@ -62,8 +62,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .grouping import Pairs, compact, factorize
-from .solvers import TwoLevel, conjugate_gradients
+from .grouping import Pairs, factorize
+from .solvers import TwoLevel, conjugate_gradients, group_codes
 
 __all__ = [
     "EXTREME_ADJUSTMENT",
@@ -735,10 +735,7 @@ def _aggregates(groups: tuple[np.ndarray, np.ndarray], sizes: tuple[int, ...], n
     person_group, rater_group = (np.asarray(g).reshape(-1) for g in groups)
     if person_group.size < sizes[0] or rater_group.size < sizes[1]:
         raise ValueError(f"groups must give a group for each of the {sizes[0]} persons and {sizes[1]} raters")
-    code = np.concatenate([person_group[: sizes[0]], rater_group[: sizes[1]]]).astype(np.int64)
-    grouped = code >= 0
-    code[grouped] = compact(code[grouped])[1]
-    return np.concatenate([code, np.full(sizes[2] + n_steps, -1)])
+    return np.concatenate([group_codes(person_group[: sizes[0]], rater_group[: sizes[1]]), np.full(sizes[2] + n_steps, -1)])
 
 
 def _jmle(start, obs, xc, n_at, sizes, core, scores, gaps, max_iterations, tol, aggregate=None):

@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .grouping import compact
+
 
 def conjugate_gradients(
     apply: Callable[[np.ndarray], np.ndarray],
@@ -57,6 +59,16 @@ def conjugate_gradients(
         direction = z_next + beta * direction
         z, rz = z_next, rz_next
     return x, max_steps, False
+
+
+def group_codes(*groups: np.ndarray) -> np.ndarray:
+    """``int64``: the group codes of several kinds of unknowns end to end, renumbered ``0..G-1`` over the
+    groups present, so that a group shared by two kinds (a unit's ratees and its raters) is one aggregate
+    of :class:`TwoLevel`; ``-1`` (no group) stays ``-1``."""
+    code = np.concatenate([np.asarray(g).reshape(-1) for g in groups]).astype(np.int64)
+    grouped = code >= 0
+    code[grouped] = compact(code[grouped])[1]
+    return code
 
 
 class TwoLevel:
