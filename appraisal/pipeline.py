@@ -39,19 +39,21 @@ from .robustness import fragile_flags, leave_one_rater_out
 from .scoring import (
     GroupStats,
     RaterCells,
+    WeightTotals,
     cell_means,
     combine,
     counting,
     group_shares,
     group_stats,
+    normalised_weights,
     rater_cells,
     rollup,
     round_half_up,
+    weight_totals,
 )
 from .uncertainty import (
     RaterSpread,
     competency_se,
-    normalised_weights,
     overall_se,
     rater_spread,
     reliability,
@@ -203,7 +205,8 @@ def run_pipeline(
     steps.append(weighting.record({"rater_cells": len(cells), "counted_cells": int((weights > 0).sum())}))
 
     progress("calibration")
-    normalised = normalised_weights(cells, weights, shape)
+    totals = weight_totals(cells, weights, shape)
+    normalised = normalised_weights(totals)
     normalised.setflags(write=False)  # plugins read it and the aggregation below reuses it: nobody writes it
     data = replace(data, cells=cells, weights=normalised)
     # Calibration sees only ratings that count: self-ratings and hidden groups
@@ -246,7 +249,9 @@ def run_pipeline(
             calibrated_cells = cells.score
         del scores, rating_counts
         spread = rater_spread(cells, calibrated_cells, weights > 0, layout, n_employees)
-        aggregated = _aggregate(rubric, cells, calibrated_cells, weights, n_employees, spread, raw_stats, normalised)
+        aggregated = _aggregate(rubric, cells, calibrated_cells, totals, spread, raw_stats, normalised)
+        group_share = group_shares(cells, totals)
+        del totals  # 8M cell indices, not needed again
         reliability_info = reliability(aggregated.overall, aggregated.overall_se)
         summary = _with_evidence(aggregated, cells, weights, rubric, reliability_info.true_variance)
         # Nothing calibrated: the calibrated statistics are the raw ones.
@@ -290,7 +295,8 @@ def run_pipeline(
                 def rescore(subset: RaterCells, subset_data: StepInput, origin: np.ndarray) -> np.ndarray:
                     subset_weights = _weigh(weighting, subset, subset_data)
                     n_pseudo = len(subset_data.employees)
-                    pseudo = _aggregate(rubric, subset, calibrated_cells[origin], subset_weights, n_pseudo, spread)
+                    subset_totals = weight_totals(subset, subset_weights, (n_pseudo, *shape[1:]))
+                    pseudo = _aggregate(rubric, subset, calibrated_cells[origin], subset_totals, spread)
                     pseudo_summary = _with_evidence(pseudo, subset, subset_weights, rubric, reliability_info.true_variance)
                     return _classify_all(plan["classification"], pseudo_summary, subset_data, n_pseudo)[primary].categories
 
@@ -325,7 +331,7 @@ def run_pipeline(
         cells=cells,
         weights=data.weights,
         scores=summary,
-        group_share=group_shares(cells, weights, shape),
+        group_share=group_share,
         calibrated_group_mean=calibrated_stats.mean,
         classifications=classifications,
         primary=primary,
@@ -414,8 +420,7 @@ def _aggregate(
     rubric: Rubric,
     cells: RaterCells,
     calibrated_cells: np.ndarray,
-    weights: np.ndarray,
-    n_employees: int,
+    totals: WeightTotals,
     spread: RaterSpread,
     raw_stats: GroupStats | None = None,
     normalised: np.ndarray | None = None,
@@ -426,15 +431,15 @@ def _aggregate(
     computed here unless the caller already has them.
     """
     layout = rubric.layout
-    shape = (n_employees, len(layout.competency_ids), len(layout.group_ids))
+    n_employees = totals.shape[0]
     if raw_stats is None:
         raw_stats = group_stats(cells, cells.score, layout, n_employees)
-    raw = combine(cells, cells.score, weights, shape)
-    final = raw if calibrated_cells is cells.score else combine(cells, calibrated_cells, weights, shape)
+    raw = combine(cells.score, totals)
+    final = raw if calibrated_cells is cells.score else combine(calibrated_cells, totals)
     clusters, overall = rollup(final, layout)
     _, overall_raw = rollup(raw, layout)
     if normalised is None:
-        normalised = normalised_weights(cells, weights, shape)
+        normalised = normalised_weights(totals)
     decimals = rubric.scoring.decimals
     return ScoreSummary(
         competency_raw=raw,
@@ -446,8 +451,8 @@ def _aggregate(
         shown_overall=round_half_up(overall, decimals),
         shown_competency=round_half_up(final, decimals),
         group_stats=raw_stats,
-        competency_se=competency_se(cells, normalised, spread, shape),
-        overall_se=overall_se(cells, normalised, final, layout, spread),
+        competency_se=competency_se(cells, normalised, spread, totals),
+        overall_se=overall_se(cells, normalised, final, layout, spread, totals),
         reliability=np.full(n_employees, np.nan),
         sufficient=np.ones(n_employees, dtype=bool),
     )

@@ -29,7 +29,7 @@ from statistics import NormalDist
 import numpy as np
 
 from .rubric import RubricLayout
-from .scoring import RaterCells, safe_divide, weight_totals
+from .scoring import RaterCells, WeightTotals, safe_divide
 
 MIN_DEGREES_OF_FREEDOM = 30
 """A group's own spread is used once it rests on at least this many degrees of freedom; else the pooled one."""
@@ -54,12 +54,6 @@ class RaterSpread:
 
 def _plain(value: float) -> float | None:
     return None if not np.isfinite(value) else round(float(value), 6)
-
-
-def normalised_weights(cells: RaterCells, weights: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
-    """Cell weights scaled to sum to 1 per employee × competency (0 where nothing counts)."""
-    ec, total = weight_totals(cells, weights, shape)
-    return safe_divide(weights, total[ec], fill=0.0)
 
 
 def rater_spread(cells: RaterCells, cell_scores: np.ndarray, counts: np.ndarray, layout: RubricLayout, n_employees: int) -> RaterSpread:
@@ -111,12 +105,16 @@ def rater_spread(cells: RaterCells, cell_scores: np.ndarray, counts: np.ndarray,
     return RaterSpread(group_variance, pooled, halo, df_g.astype(np.int64))
 
 
-def competency_se(cells: RaterCells, weights: np.ndarray, spread: RaterSpread, shape: tuple[int, int, int]) -> np.ndarray:
-    """``float64[E, C]``: standard error of each competency score (NaN where unscored)."""
-    n_employees, n_comp, _ = shape
-    ec, total = weight_totals(cells, weights, shape)
-    variance = np.bincount(ec, weights=weights**2 * spread.group_variance[cells.group], minlength=n_employees * n_comp)
-    scored = total > 0
+def competency_se(cells: RaterCells, normalised: np.ndarray, spread: RaterSpread, totals: WeightTotals) -> np.ndarray:
+    """``float64[E, C]``: standard error of each competency score (NaN where unscored).
+
+    :param normalised: the weights of ``totals``, normalised to sum to 1 per employee × competency.
+    """
+    n_employees, n_comp, _ = totals.shape
+    variance = np.bincount(
+        totals.cell_index, weights=normalised**2 * spread.group_variance[cells.group], minlength=n_employees * n_comp
+    )
+    scored = totals.total > 0
     return np.where(scored, np.sqrt(variance), np.nan).reshape(n_employees, n_comp)
 
 
@@ -135,13 +133,15 @@ def overall_coefficients(competency: np.ndarray, layout: RubricLayout) -> np.nda
 
 
 def overall_se(
-    cells: RaterCells, weights: np.ndarray, competency: np.ndarray, layout: RubricLayout, spread: RaterSpread
+    cells: RaterCells, normalised: np.ndarray, competency: np.ndarray, layout: RubricLayout, spread: RaterSpread, totals: WeightTotals
 ) -> np.ndarray:
-    """``float64[E]``: standard error of the overall score, allowing for halo across competencies."""
+    """``float64[E]``: standard error of the overall score, allowing for halo across competencies.
+
+    :param normalised: the weights of ``totals``, normalised to sum to 1 per employee × competency.
+    """
     n_employees = competency.shape[0]
-    n_comp = competency.shape[1]
-    coefficient = overall_coefficients(competency, layout).reshape(-1)[cells.ratee * n_comp + cells.competency]
-    coefficient *= weights
+    coefficient = overall_coefficients(competency, layout).reshape(-1)[totals.cell_index]
+    coefficient *= normalised
     sd = np.sqrt(spread.group_variance[cells.group])
     independent = np.bincount(cells.ratee, weights=(coefficient * sd) ** 2, minlength=n_employees)
     form_code, first = cells.forms

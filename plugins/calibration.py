@@ -31,7 +31,7 @@ from appraisal.components import Calibration, Calibrator, ComponentOptions
 from appraisal.effects import Design, additive_fit, connected_components, moment_components, reml_components, solve_effects
 from appraisal.frame import work_units
 from appraisal.grouping import compact, distinct
-from appraisal.scoring import cell_means, safe_divide
+from appraisal.scoring import cell_means, combine, safe_divide, weight_totals
 from appraisal.uncertainty import competency_se, rater_spread
 
 
@@ -240,16 +240,12 @@ class Shrinkage(Calibrator):
         layout = data.rubric.layout
         n_employees, n_comp = len(data.employees), len(layout.competency_ids)
         shape = (n_employees, n_comp, len(layout.group_ids))
-        counted = weights > 0
         cell_scores = cell_means(cells.of_rating, scores, len(cells))
-        ec = cells.ratee * n_comp + cells.competency
-        x = np.where(counted, cell_scores, 0.0)
-        current = safe_divide(
-            np.bincount(ec, weights=weights * x, minlength=n_employees * n_comp),
-            np.bincount(ec, weights=weights, minlength=n_employees * n_comp),
-        ).reshape(n_employees, n_comp)
+        totals = weight_totals(cells, weights, shape)
+        current = combine(cell_scores, totals)
+        counted = weights > 0
         spread = rater_spread(cells, cell_scores, counted, layout, n_employees)
-        se = competency_se(cells, weights, spread, shape)
+        se = competency_se(cells, weights, spread, totals)
         scored = ~np.isnan(current)
         target = _column_means(current, scored)[np.newaxis, :].repeat(n_employees, axis=0)
         if options.target == "position":
@@ -265,7 +261,7 @@ class Shrinkage(Calibrator):
         true_variance = np.maximum(np.nan_to_num(observed_variance - error_variance), 0.0)
         weight = np.where(scored, safe_divide(true_variance[np.newaxis, :], true_variance + np.nan_to_num(se) ** 2, fill=0.0), 1.0)
         shift = np.where(scored, -(1 - weight) * (current - target), 0.0)
-        per_rating = shift.reshape(-1)[ec][cells.of_rating]
+        per_rating = shift.reshape(-1)[totals.cell_index][cells.of_rating]
         counted_rating = counted[cells.of_rating] & ~np.isnan(scores)
         adjusted = np.where(counted_rating, scores + per_rating, scores)
         return Calibration(

@@ -12,7 +12,7 @@ import statsmodels.formula.api as smf
 
 from appraisal.effects import Design, connected_components, moment_components, reml_components, solve_effects
 from appraisal.rubric import load_rubric
-from appraisal.scoring import RaterCells
+from appraisal.scoring import RaterCells, weight_totals
 from appraisal.simulate import SimulationSettings, simulate
 from appraisal.testing import make_host, score_rows
 from appraisal.uncertainty import RaterSpread, competency_se, overall_se
@@ -258,13 +258,13 @@ def test_standard_errors_by_hand():
     )
     weights = np.full(4, 0.5)
     spread = RaterSpread(np.array([0.5]), 0.5, 0.5, np.array([2]))
-    se = competency_se(cells, weights, spread, (1, 2, 1))
+    se = competency_se(cells, weights, spread, weight_totals(cells, weights, (1, 2, 1)))
     # SE² = 0.5² × 0.5 + 0.5² × 0.5 = 0.25
     np.testing.assert_allclose(se, [[0.5, 0.5]])
     rubric = load_rubric(HAND).rubric  # competencies a (cluster x) and b (cluster y), c unscored
     competency = np.array([[3.5, 3.0, np.nan]])
     cells3 = RaterCells(**{**cells.__dict__, "group_size": np.full(4, 2)})
-    total = overall_se(cells3, weights, competency, rubric.layout, spread)
+    total = overall_se(cells3, weights, competency, rubric.layout, spread, weight_totals(cells3, weights, (1, 3, 1)))
     # Overall = ½ A + ½ B (clusters weighted 2 and 2); every cell coefficient A_i = ½ × ½ = ¼, s = √0.5.
     # independent part: 4 × (¼ √0.5)² = 0.125; shared per rater: 2 × (2 × ¼ √0.5)² = 0.25
     # SE² = ½ × 0.125 + ½ × 0.25 = 0.1875
