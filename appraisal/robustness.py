@@ -23,8 +23,13 @@ from .frame import Employees
 from .grouping import distinct
 from .scoring import RaterCells
 
-CHUNK_ROWS = 4_000_000
-"""Replicated rater cells processed at once (about 150 MB of arrays)."""
+CHUNK_ROWS = 250_000
+"""Replicated rater cells rescored at once (about 10 MB of arrays).
+
+Rescoring makes some sixty passes over a chunk; chunks this small keep them
+within the CPU's caches: at 100,000 employees the check took 7.7-9.2 s in
+250,000-cell chunks against 9.7-9.9 s in chunks of 4 million (the run's flag
+rules checked after it, not beside), with the same results."""
 
 Rescore = Callable[[RaterCells, StepInput, np.ndarray], np.ndarray]
 
