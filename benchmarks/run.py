@@ -5,7 +5,8 @@
 
 For each size the script simulates a dataset once (``appraisal simulate``,
 cached under ``--data``), writes a Parquet copy, then times, each in its own
-process and measured with ``wait4`` (wall time, peak resident memory):
+process and measured with ``wait4`` (wall time, peak resident memory), the
+engines and the base run round by round (DuckDB, polars, appraisal; again):
 
 * ``duckdb`` and ``polars``: the base aggregation (benchmarks/engines.py);
 * ``appraisal base``: ``appraisal run`` with benchmarks/rubric-base.yaml
@@ -143,44 +144,50 @@ def bench_size(employees: int, data: Path, repeats: int, options: argparse.Names
     work.mkdir(parents=True, exist_ok=True)
     agreement = 0.0
 
-    def record(input_name: str, task: str, command: list[str], runs: int = repeats) -> None:
-        times, peaks = [], []
+    def record(input_name: str, tasks: dict[str, list[str]], runs: int = repeats) -> None:
+        """Time each of ``tasks`` ``runs`` times, round by round (one run of each task per round), so
+        that the machine's drift, which reaches half its speed here within an hour, falls on every
+        task alike and the ratios between them hold."""
+        times: dict[str, list[float]] = {task: [] for task in tasks}
+        peaks: dict[str, list[float]] = {task: [] for task in tasks}
         for _ in range(runs):
-            seconds, peak = measured(command)
-            times.append(seconds)
-            peaks.append(peak)
-        results.append(Measurement(employees, ratings, input_name, task, times, peaks))
-        print(f"  {employees:>9,} {input_name:8} {task:16} {statistics.median(times):8.2f} s {max(peaks):8.0f} MB", file=sys.stderr)
+            for task, command in tasks.items():
+                seconds, peak = measured(command)
+                times[task].append(seconds)
+                peaks[task].append(peak)
+        for task in tasks:
+            results.append(Measurement(employees, ratings, input_name, task, times[task], peaks[task]))
+            print(
+                f"  {employees:>9,} {input_name:8} {task:16} {statistics.median(times[task]):8.2f} s {max(peaks[task]):8.0f} MB",
+                file=sys.stderr,
+            )
 
     for input_name, path in (("csv", csv_path), ("parquet", parquet_path)):
-        outputs = {}
-        for engine in ("duckdb", "polars"):
-            outputs[engine] = work / f"{engine}-{input_name}.csv"
-            record(input_name, engine, [sys.executable, str(HERE / "engines.py"), engine, str(path), str(outputs[engine])])
+        outputs = {engine: work / f"{engine}-{input_name}.csv" for engine in ("duckdb", "polars")}
         base_out = work / f"base-{input_name}"
-        record(
-            input_name,
-            "appraisal base",
-            [*appraisal_command(), "run", "--rubric", str(BASE_RUBRIC), "--ratings", str(path), "--format", "csv", "--out", str(base_out), "-q"],
-        )
+        tasks = {engine: [sys.executable, str(HERE / "engines.py"), engine, str(path), str(output)] for engine, output in outputs.items()}
+        tasks["appraisal base"] = [
+            *appraisal_command(), "run", "--rubric", str(BASE_RUBRIC), "--ratings", str(path), "--format", "csv", "--out", str(base_out), "-q",
+        ]
+        record(input_name, tasks)
         agreement = max(agreement, check_agreement(base_out / "results.csv", outputs))
     if employees <= options.full_max:
         # The full pipeline differs from the base one after reading, so it is timed on the CSV only.
         record(
             "csv",
-            "appraisal full",
-            [
-                *appraisal_command(), "run", "--rubric", str(FULL_RUBRIC), "--ratings", str(csv_path), "--roster", str(roster),
-                "--format", "csv,json", "--out", str(work / "full-csv"), "-q",
-            ],
+            {
+                "appraisal full": [
+                    *appraisal_command(), "run", "--rubric", str(FULL_RUBRIC), "--ratings", str(csv_path), "--roster", str(roster),
+                    "--format", "csv,json", "--out", str(work / "full-csv"), "-q",
+                ]
+            },
             options.full_repeats or repeats,
         )
     if employees <= min(options.report_max, options.full_max):
         reports = work / "reports"
         record(
             "json",
-            "appraisal report",
-            [*appraisal_command(), "report", "--run", str(work / "full-csv"), "--format", "html", "--out", str(reports), "-q"],
+            {"appraisal report": [*appraisal_command(), "report", "--run", str(work / "full-csv"), "--format", "html", "--out", str(reports), "-q"]},
             options.full_repeats or repeats,
         )
     return results, agreement
