@@ -333,6 +333,11 @@ class FlagRule(Component):
     """
 
     kind = "flag rule"
+    reads_scores: ClassVar[bool] = True
+    """False for a rule that looks only at the ratings and their weights (``data.frame``,
+    ``data.cells``, ``data.weights``), never at scores or classifications: it is checked as soon
+    as the weights are known, on large runs in a worker beside the rest of the run, and its
+    ``flags`` receives ``scores=None`` and ``data`` without classifications."""
 
     def employee_flag(self, data: StepInput, employee: int, severity: Severity, id_text: str, en_text: str, **details: Any) -> Flag:
         """A flag about employee code ``employee``, with its message in both languages."""
@@ -346,7 +351,7 @@ class FlagRule(Component):
         )
 
     @abstractmethod
-    def flags(self, scores: ScoreSummary, data: StepInput, options: ComponentOptions) -> list[Flag]: ...
+    def flags(self, scores: ScoreSummary | None, data: StepInput, options: ComponentOptions) -> list[Flag]: ...
 
 
 # ---------------------------------------------------------------------------

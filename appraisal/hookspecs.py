@@ -125,11 +125,15 @@ def register_flag_rules(register: Callable[[FlagRule], None]) -> None:
     :param register: call ``register(rule)`` with a :class:`~appraisal.components.FlagRule` instance.
     :returns: nothing.
 
-    On runs of 2,000 employees or more, where the system can fork, each rule's
-    ``flags`` runs in a worker process forked from the run, side by side with
-    the other rules and the development plans: it sees the run's data as it
-    is, its returned flags come back pickled, and nothing else it changes
-    reaches the run.
+    A rule whose class sets ``reads_scores = False`` looks only at the ratings
+    and their weights: it is checked as soon as the weights are known, with
+    ``scores=None`` and ``data`` without classifications.  On runs of 2,000
+    employees or more, where the system can fork, such rules run in worker
+    processes forked from the run, side by side with each other and with the
+    rest of the run: each sees the run's data as it is, its returned flags come
+    back pickled, and nothing else it changes reaches the run.  Rules that read
+    the scores are checked in the run's process once the scores and
+    classifications exist.  Flags come back in the rubric's rule order either way.
     """
 
 

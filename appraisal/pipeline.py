@@ -16,6 +16,7 @@ import os
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import BrokenExecutor, Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -187,6 +188,13 @@ def run_pipeline(
     :raises PluginError: when a component breaks its contract.
     :raises AppraisalError: when a named component is missing or misconfigured.
     """
+    with ExitStack() as background:  # worker processes started along the way end with the run
+        return _score(host, loaded, inputs, overrides, progress, background)
+
+
+def _score(
+    host: PluginHost, loaded: LoadedRubric, inputs: Inputs, overrides: Overrides, progress: Progress, background: ExitStack
+) -> Outcome:
     rubric = loaded.rubric
     scoring = rubric.scoring
     layout = rubric.layout
@@ -209,6 +217,8 @@ def run_pipeline(
     normalised = normalised_weights(totals)
     normalised.setflags(write=False)  # plugins read it and the aggregation below reuses it: nobody writes it
     data = replace(data, cells=cells, weights=normalised)
+    # Rules that read only the ratings and their weights start now, beside the calibration.
+    checks = background.enter_context(_FlagChecks(plan["flags"], data, os.cpu_count() or 1))
     # Calibration sees only ratings that count: self-ratings and hidden groups
     # never shape anyone's calibrated score, so they cannot leak through it.
     if plan["calibration"]:
@@ -285,45 +295,43 @@ def run_pipeline(
     classifications = _classify_all(plan["classification"], summary, data, n_employees) if plan["classification"] else {}
     unclassified, data = data, replace(data, classifications=classifications)
 
-    # Flag rules need the classifications, nothing after them: on large runs they start now, in workers.
-    with _FlagChecks(plan["flags"], summary, data, os.cpu_count() or 1) as checks:
-        fragile: dict[int, list[int]] = {}
-        if plan["classification"]:
-            robustness: dict[str, Any] = {}
-            if scoring.leave_one_out:
+    fragile: dict[int, list[int]] = {}
+    if plan["classification"]:
+        robustness: dict[str, Any] = {}
+        if scoring.leave_one_out:
 
-                def rescore(subset: RaterCells, subset_data: StepInput, origin: np.ndarray) -> np.ndarray:
-                    subset_weights = _weigh(weighting, subset, subset_data)
-                    n_pseudo = len(subset_data.employees)
-                    subset_totals = weight_totals(subset, subset_weights, (n_pseudo, *shape[1:]))
-                    pseudo = _aggregate(rubric, subset, calibrated_cells[origin], subset_totals, spread)
-                    pseudo_summary = _with_evidence(pseudo, subset, subset_weights, rubric, reliability_info.true_variance)
-                    return _classify_all(plan["classification"], pseudo_summary, subset_data, n_pseudo)[primary].categories
+            def rescore(subset: RaterCells, subset_data: StepInput, origin: np.ndarray) -> np.ndarray:
+                subset_weights = _weigh(weighting, subset, subset_data)
+                n_pseudo = len(subset_data.employees)
+                subset_totals = weight_totals(subset, subset_weights, (n_pseudo, *shape[1:]))
+                pseudo = _aggregate(rubric, subset, calibrated_cells[origin], subset_totals, spread)
+                pseudo_summary = _with_evidence(pseudo, subset, subset_weights, rubric, reliability_info.true_variance)
+                return _classify_all(plan["classification"], pseudo_summary, subset_data, n_pseudo)[primary].categories
 
-                fragile = leave_one_rater_out(cells, weights, unclassified, classifications[primary].categories, rescore)
-                robustness = {"leave_one_rater_out": {"employees_checked": int((~np.isnan(summary.overall)).sum()), "fragile": len(fragile)}}
-            for classifier in plan["classification"]:
-                result = classifications[classifier.component.name]
-                counts = {code: int((result.categories == code).sum()) for code in result.labels}
-                extra = robustness if classifier.component.name == primary else {}
-                steps.append(classifier.record({"categories": counts, "primary": classifier.component.name == primary, **extra}))
+            fragile = leave_one_rater_out(cells, weights, unclassified, classifications[primary].categories, rescore)
+            robustness = {"leave_one_rater_out": {"employees_checked": int((~np.isnan(summary.overall)).sum()), "fragile": len(fragile)}}
+        for classifier in plan["classification"]:
+            result = classifications[classifier.component.name]
+            counts = {code: int((result.categories == code).sum()) for code in result.labels}
+            extra = robustness if classifier.component.name == primary else {}
+            steps.append(classifier.record({"categories": counts, "primary": classifier.component.name == primary, **extra}))
 
-        progress("development")
-        plans: list[DevelopmentPlan] = [DevelopmentPlan()] * n_employees  # one shared, never-modified empty plan
-        if plan["development"]:
-            recommender: _Resolved = plan["development"]
-            plans = _call(recommender, lambda: recommender.component.recommend(summary, data, recommender.options))
-            if len(plans) != n_employees or not all(isinstance(p, DevelopmentPlan) for p in plans):
-                raise recommender.broken(f"did not return one DevelopmentPlan per employee ({n_employees})")
-            steps.append(recommender.record({"employees_with_plan": sum(1 for p in plans if p.entries)}))
+    progress("development")
+    plans: list[DevelopmentPlan] = [DevelopmentPlan()] * n_employees  # one shared, never-modified empty plan
+    if plan["development"]:
+        recommender: _Resolved = plan["development"]
+        plans = _call(recommender, lambda: recommender.component.recommend(summary, data, recommender.options))
+        if len(plans) != n_employees or not all(isinstance(p, DevelopmentPlan) for p in plans):
+            raise recommender.broken(f"did not return one DevelopmentPlan per employee ({n_employees})")
+        steps.append(recommender.record({"employees_with_plan": sum(1 for p in plans if p.entries)}))
 
-        progress("flags")
-        flags: list[Flag] = fragile_flags(fragile, data, classifications.get(primary)) if fragile else []
-        for rule, raised in zip(plan["flags"], checks.results()):
-            if not all(isinstance(flag, Flag) for flag in raised):
-                raise rule.broken("returned something that is not an appraisal.components.Flag")
-            flags += raised
-            steps.append(rule.record({"flags": len(raised)}))
+    progress("flags")
+    flags: list[Flag] = fragile_flags(fragile, data, classifications.get(primary)) if fragile else []
+    for rule, raised in zip(plan["flags"], checks.results(summary, data)):
+        if not all(isinstance(flag, Flag) for flag in raised):
+            raise rule.broken("returned something that is not an appraisal.components.Flag")
+        flags += raised
+        steps.append(rule.record({"flags": len(raised)}))
 
     return Outcome(
         rubric=loaded,
@@ -350,48 +358,53 @@ PARALLEL_FLAGS_MIN_EMPLOYEES = 2_000
 
 
 class _FlagChecks:
-    """The run's flag rules, started in forked worker processes as soon as their input is ready.
+    """The run's flag rules, each checked as early as its input allows.
 
-    Flag rules see the scores and classifications, never the
-    leave-one-rater-out check or the development plans, so on a large run
-    they are checked while this process does those, and side by side with
-    each other (the Rasch misfit fit alone takes half a minute at 100,000
-    employees).  Their flags come back in rule order, so the run's output
-    does not depend on which finished first.  Small runs, and systems that
-    cannot fork, check them here, one after another, when :meth:`results`
-    asks.
+    Rules that read only the ratings and their weights (``reads_scores`` is
+    False: the integrity checks) start once the weights are known: on a large
+    run in forked worker processes, side by side with each other and with the
+    calibration, aggregation, leave-one-rater-out and development plans in
+    this process (the Rasch misfit fit alone takes 16-18 s at 100,000
+    employees).  Rules that read the scores or classifications are checked
+    here, when :meth:`results` asks, once those exist.  Flags come back in rule
+    order, so the run's output does not depend on which finished first, and
+    each rule sees the same input whether checked here or in a worker.
     """
 
-    def __init__(self, rules: Sequence[_Resolved], summary: ScoreSummary, data: StepInput, workers: int) -> None:
+    def __init__(self, rules: Sequence[_Resolved], data: StepInput, workers: int) -> None:
         self._rules = list(rules)
-        self._inputs = (self._rules, summary, data)
-        parallel = workers > 1 and len(self._rules) > 1 and len(data.employees) >= PARALLEL_FLAGS_MIN_EMPLOYEES and can_fork()
-        self._workers = ForkedWorkers(self._inputs, min(workers, len(self._rules))) if parallel else None
-        self._pending: list[Future[list[Flag]]] = []
+        self._ratings_only = (self._rules, None, data)
+        early = [index for index, rule in enumerate(self._rules) if not rule.component.reads_scores]
+        parallel = workers > 1 and bool(early) and len(data.employees) >= PARALLEL_FLAGS_MIN_EMPLOYEES and can_fork()
+        self._early = early
+        self._workers = ForkedWorkers(self._ratings_only, min(workers, len(early))) if parallel else None
+        self._pending: dict[int, Future[list[Flag]]] = {}
 
     def __enter__(self) -> _FlagChecks:
         if self._workers is not None:
             self._workers.__enter__()
-            self._pending = [self._workers.submit(_raise_flags, index) for index in range(len(self._rules))]
+            self._pending = {index: self._workers.submit(_raise_flags, index) for index in self._early}
         return self
 
-    def results(self) -> Iterator[list[Flag]]:
-        """Each rule's flags, in rule order."""
+    def results(self, summary: ScoreSummary, data: StepInput) -> Iterator[list[Flag]]:
+        """Each rule's flags, in rule order; ``summary`` and ``data`` are what the score-reading rules see."""
         for index, rule in enumerate(self._rules):
-            if not self._pending:
-                yield _raise_flags(self._inputs, index)
-                continue
-            try:
-                yield self._pending[index].result()
-            except BrokenExecutor:
-                raise rule.broken("stopped: the worker process checking it died (out of memory?)") from None
+            if rule.component.reads_scores:
+                yield _raise_flags((self._rules, summary, data), index)
+            elif index not in self._pending:
+                yield _raise_flags(self._ratings_only, index)
+            else:
+                try:
+                    yield self._pending[index].result()
+                except BrokenExecutor:
+                    raise rule.broken("stopped: the worker process checking it died (out of memory?)") from None
 
     def __exit__(self, *raised: Any) -> None:
         if self._workers is not None:
             self._workers.__exit__(*raised)
 
 
-def _raise_flags(inputs: tuple[list[_Resolved], ScoreSummary, StepInput], index: int) -> list[Flag]:
+def _raise_flags(inputs: tuple[list[_Resolved], ScoreSummary | None, StepInput], index: int) -> list[Flag]:
     rules, summary, data = inputs
     rule = rules[index]
     return _call(rule, lambda: rule.component.flags(summary, data, rule.options))

@@ -138,6 +138,7 @@ class StraightLining(FlagRule):
     """IRV = 0 (one score for every item) on forms of ≥ min_items ratings; raters with mostly flat forms."""
 
     name = "straight-lining"
+    reads_scores = False
     summary = "forms with the same score on every item, and raters whose forms mostly are (HR only)"
     Options = StraightLiningOptions
 
@@ -227,6 +228,7 @@ class CentralTendency(FlagRule):
     """Raters who overuse the scale midpoint or hardly spread their ratings."""
 
     name = "central-tendency"
+    reads_scores = False
     summary = "raters who put most ratings on the scale midpoint or barely vary them (HR only)"
     Options = CentralTendencyOptions
 
@@ -303,6 +305,7 @@ class Leniency(FlagRule):
     """Extreme leniency or severity from the additive fixed-effects model: |b̂| > z·SE and |b̂| ≥ min_points."""
 
     name = "leniency"
+    reads_scores = False
     summary = "raters far more lenient or severe than the others (additive model, |effect| > 2 SE and ≥ 0.5 points; HR only)"
     Options = LeniencyOptions
 
@@ -358,6 +361,7 @@ class MutualHighScoring(FlagRule):
     """Reciprocal pairs rating each other above the model (MHS permutation test), and cliques of such pairs."""
 
     name = "mutual-high-scoring"
+    reads_scores = False
     summary = "pairs who rate each other far above expectation (permutation test), and groups of such pairs (HR only)"
     Options = MutualOptions
 
@@ -444,6 +448,7 @@ class UnitFavouritism(FlagRule):
     """Rater × same-unit interaction: mean residual of forms inside vs outside the rater's own unit (Welch t)."""
 
     name = "unit-favouritism"
+    reads_scores = False
     summary = "raters who rate their own unit's people higher (or lower) than others, beyond the model (HR only)"
     Options = FavouritismOptions
 
@@ -521,6 +526,7 @@ class Misfit(FlagRule):
     """Raters whose ratings fit the Many-Facet Rasch model badly (infit/outfit mean-squares with ZSTD)."""
 
     name = "misfit"
+    reads_scores = False
     summary = "raters whose ratings fit the Rasch model badly: erratic (MnSq > 1.5) or too predictable (< 0.5); HR only"
     Options = MisfitOptions
 

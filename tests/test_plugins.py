@@ -301,12 +301,15 @@ def test_hook_register_flag_rules(tmp_path):
 
 
 class WhereChecked(FlagRule):
-    """Raises one flag whose statistic is the id of the process that checked the rule."""
+    """Reads only the ratings: raises one flag whose statistic is the id of the process that checked
+    it, and whose message says what it was given."""
 
     name = "where-checked"
+    reads_scores = False
 
     def flags(self, scores, data, options):
-        return [self.employee_flag(data, 0, "info", "diperiksa", "checked", statistic=float(os.getpid()), threshold=0.0)]
+        given = f"scores={scores is not None} classifications={bool(data.classifications)} weights={data.weights is not None}"
+        return [self.employee_flag(data, 0, "info", given, given, statistic=float(os.getpid()), threshold=0.0)]
 
 
 class CrashingRule(FlagRule):
@@ -344,6 +347,8 @@ def test_flag_rules_checked_in_forked_workers_give_the_same_flags(tmp_path, monk
         return next(f.statistic for f in run.flags if f.rule == "where-checked")
 
     assert checked_in(here) == os.getpid() and checked_in(forked) != os.getpid()
+    given = {run.flags[[f.rule for f in run.flags].index("where-checked")].message["en"] for run in (here, forked)}
+    assert given == {"scores=False classifications=False weights=True"}  # the same input in either place
     strip = lambda flags: [f for f in flags if f.rule != "where-checked"]  # noqa: E731
     assert len(strip(forked.flags)) > 5 and strip(forked.flags) == strip(here.flags)  # same flags, same order
     assert [s.as_dict() for s in forked.steps] == [s.as_dict() for s in here.steps]
