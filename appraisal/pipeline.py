@@ -258,7 +258,7 @@ def _score(
         else:  # nothing calibrated: the cells' own means (8M-entry arrays are not recomputed for nothing)
             calibrated_cells = cells.score
         del scores, rating_counts
-        spread = rater_spread(cells, calibrated_cells, weights > 0, layout, n_employees)
+        spread = rater_spread(cells, calibrated_cells, totals)
         aggregated = _aggregate(rubric, cells, calibrated_cells, totals, spread, raw_stats, normalised)
         group_share = group_shares(cells, totals)
         del totals  # 8M cell indices, not needed again

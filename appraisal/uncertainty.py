@@ -56,14 +56,14 @@ def _plain(value: float) -> float | None:
     return None if not np.isfinite(value) else round(float(value), 6)
 
 
-def rater_spread(cells: RaterCells, cell_scores: np.ndarray, counts: np.ndarray, layout: RubricLayout, n_employees: int) -> RaterSpread:
-    """Estimate s²_g and the halo correlation ρ from the counting rater cells."""
+def rater_spread(cells: RaterCells, cell_scores: np.ndarray, totals: WeightTotals) -> RaterSpread:
+    """Estimate s²_g and the halo correlation ρ from the counting rater cells (weight > 0 in ``totals``)."""
     # Arrays here have one entry per rater cell (8M at 100k employees): results are computed in place
     # and dropped as soon as they are used, because every fresh page costs more than the arithmetic.
-    n_comp, n_groups = len(layout.competency_ids), len(layout.group_ids)
+    n_employees, n_comp, n_groups = totals.shape
+    counts = totals.weights > 0
     x = np.where(counts, cell_scores, 0.0)
-    ec = cells.ratee * n_comp
-    ec += cells.competency
+    ec = totals.cell_index  # read, never written here
     # Within employee × competency × group: deviations from the group mean.
     ecg = ec * n_groups
     ecg += cells.group

@@ -244,7 +244,7 @@ class Shrinkage(Calibrator):
         totals = weight_totals(cells, weights, shape)
         current = combine(cell_scores, totals)
         counted = weights > 0
-        spread = rater_spread(cells, cell_scores, counted, layout, n_employees)
+        spread = rater_spread(cells, cell_scores, totals)
         se = competency_se(cells, weights, spread, totals)
         scored = ~np.isnan(current)
         target = _column_means(current, scored)[np.newaxis, :].repeat(n_employees, axis=0)
