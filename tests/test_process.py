@@ -77,3 +77,17 @@ def test_the_program_collects_cycles_less_often():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == str(COLLECTION_THRESHOLDS)
     assert COLLECTION_THRESHOLDS[0] > gc.get_threshold()[0]  # Python's default, which this test session keeps
+
+
+def test_what_is_alive_at_exit_is_not_walked_again_but_still_finalised():
+    # An exit handler registered before the program's (so run after it) sees the frozen objects;
+    # a weakref.finalize callback (how tempfile cleans up) still runs.
+    script = (
+        "import atexit, gc, sys, weakref\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0, flush=True))\n"
+        "from appraisal_cli.cli import main\nsys.argv = ['appraisal', '--help']\n"
+        "class Held: pass\nheld = Held()\nweakref.finalize(held, print, 'finalised')\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\nprint('frozen', gc.get_freeze_count() > 0, flush=True)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split("Usage:")[-1].strip().splitlines()[-3:] == ["frozen False", "finalised", "frozen True"]
