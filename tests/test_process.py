@@ -8,6 +8,7 @@ import os
 import platform
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -91,3 +92,18 @@ def test_what_is_alive_at_exit_is_not_walked_again_but_still_finalised():
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.split("Usage:")[-1].strip().splitlines()[-3:] == ["frozen False", "finalised", "frozen True"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a priority per thread is Linux's")
+def test_the_input_hashes_run_at_the_lowest_priority_and_only_their_thread_does():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from appraisal.runner import lowest_thread_priority
+
+    def own_priority() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    before = own_priority()
+    with ThreadPoolExecutor(max_workers=1, initializer=lowest_thread_priority) as pool:
+        assert pool.submit(own_priority).result() == 19
+    assert own_priority() == before
