@@ -18,6 +18,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from .i18n import Lang
@@ -33,6 +34,52 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+_written_digests: dict[Path, tuple[int, int, str]] = {}
+"""Files written through :class:`DigestedOutput`: path → (size, modification time in ns, SHA-256)."""
+
+
+class DigestedOutput:
+    """A binary file written with its SHA-256 computed on the way, for writers of large outputs.
+
+    The run's manifest lists every output's SHA-256; for a file written
+    through this class it takes the digest computed here instead of reading
+    the file again after all writers are done (1.1 s for the 1.2 GB
+    ``results.json`` of 100,000 employees, while every worker sat idle).
+    The digest is used only while the file's size and modification time are
+    those it had when closed.  Use as a context manager; a block left on an
+    exception records nothing.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle = path.open("wb")
+        self._digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self._digest.update(data)  # hashlib releases the GIL for large blocks
+        return self._handle.write(data)
+
+    def __enter__(self) -> DigestedOutput:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+        self._handle.close()
+        if kind is None:
+            stat = self.path.stat()
+            _written_digests[self.path.resolve()] = (stat.st_size, stat.st_mtime_ns, self._digest.hexdigest())
+
+
+def output_digest(path: Path) -> str:
+    """SHA-256 of an output file: the one computed while it was written (:class:`DigestedOutput`), if
+    the file has not changed since, else read from the file."""
+    known = _written_digests.pop(path.resolve(), None)
+    if known is not None:
+        stat = path.stat()
+        if (stat.st_size, stat.st_mtime_ns) == known[:2]:
+            return known[2]
+    return sha256_of(path)
 
 
 def write_rejects(rows: Iterable[RejectedRow], path: Path, lang: Lang) -> None:
@@ -66,7 +113,7 @@ def write_atomically(
     try:
         written = produce(staging)
         outputs = [
-            {"file": p.relative_to(staging).as_posix(), "sha256": sha256_of(p), "bytes": p.stat().st_size} for p in written
+            {"file": p.relative_to(staging).as_posix(), "sha256": output_digest(p), "bytes": p.stat().st_size} for p in written
         ]
         (staging / MANIFEST).write_text(
             json.dumps(manifest(outputs), indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"

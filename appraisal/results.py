@@ -29,6 +29,7 @@ import pyarrow as pa
 from . import __version__
 from .components import Flag, PlanEntry, RunView
 from .grouping import distinct, factorize
+from .output import DigestedOutput
 from .pipeline import Outcome
 from .scoring import round_half_up, safe_divide
 from .uncertainty import z_value
@@ -285,48 +286,55 @@ class ComputedRun(RunView):
 
     def record(self, e: int) -> dict[str, Any]:
         """The full result of employee code ``e``."""
+        # Built for 100,000 employees and more, so the loops walk zipped rows instead of indexing.
         outcome = self.outcome
-        rubric = outcome.rubric.rubric
-        layout = rubric.layout
         people = outcome.inputs.employees
         employee_id = str(people.ids[e])
         comp = {key: _nulls(values[e].tolist()) for key, values in self._competency.items()}
-        n, visible = self._groups["n"][e].tolist(), self._groups["visible"][e].tolist()
-        mean, share, calibrated = (_nulls(self._groups[k][e].tolist()) for k in ("mean", "share", "mean_calibrated"))
-
+        group_ids = self._layout.group_ids
         competencies = []
-        for c, competency_id in enumerate(layout.competency_ids):
+        counted_shares: dict[str, dict[str, float]] = {}
+        for (competency_id, cluster_id, weight), n_c, visible_c, mean_c, share_c, calibrated_c, raw, score, shown, se, low, high, own, gap in zip(
+            self._competency_constants,
+            self._groups["n"][e].tolist(),
+            self._groups["visible"][e].tolist(),
+            *(self._groups[key][e].tolist() for key in ("mean", "share", "mean_calibrated")),  # NaN: orjson writes null
+            *comp.values(),
+        ):
             groups = []
-            for g, group_id in enumerate(layout.group_ids):
-                if n[c][g] == 0:
+            counted_shares[competency_id] = shares = {}
+            for group_id, n, visible, mean, share, calibrated in zip(group_ids, n_c, visible_c, mean_c, share_c, calibrated_c):
+                if n == 0:
                     continue
-                if not visible[c][g]:
+                if not visible:
                     groups.append({"group": group_id, "shown": False})
                     continue
-                counted = share[c][g] > 0
+                counted = share > 0
+                if counted:
+                    shares[group_id] = share
                 groups.append(
                     {
                         "group": group_id,
                         "shown": True,
-                        "n": n[c][g],
-                        "mean": mean[c][g],
+                        "n": n,
+                        "mean": mean,
                         "counted": counted,
-                        "share": share[c][g],
-                        "mean_calibrated": calibrated[c][g] if counted else None,
+                        "share": share,
+                        "mean_calibrated": calibrated if counted else None,
                     }
                 )
             competencies.append(
                 {
                     "id": competency_id,
-                    "cluster": layout.cluster_ids[layout.competency_cluster[c]],
-                    "weight": float(layout.competency_weight[c]),
-                    "score_raw": comp["score_raw"][c],
-                    "score": comp["score"][c],
-                    "score_shown": comp["score_shown"][c],
-                    "se": comp["se"][c],
-                    "interval": None if comp["se"][c] is None else [comp["low"][c], comp["high"][c]],
-                    "self": comp["self"][c],
-                    "self_minus_others": comp["self_minus_others"][c],
+                    "cluster": cluster_id,
+                    "weight": weight,
+                    "score_raw": raw,
+                    "score": score,
+                    "score_shown": shown,
+                    "se": se,
+                    "interval": None if se is None else [low, high],
+                    "self": own,
+                    "self_minus_others": gap,
                     "groups": groups,
                 }
             )
@@ -343,17 +351,14 @@ class ComputedRun(RunView):
             status = "ok" if all(scored) else "incomplete"
         profile = int(people.profile[e])
         ratings, not_observed, raters = self._counts[e].tolist()
-        overall_raw, overall, overall_shown, se, low, high, reliability = (
-            _nulls([float(self._employee[k][e])])[0]
-            for k in ("overall_raw", "overall", "overall_shown", "overall_se", "low", "high", "reliability")
-        )
+        overall_raw, overall, overall_shown, se, low, high, reliability = _nulls([values[e] for values in self._overall])
         clusters = _nulls(self._employee["cluster"][e].tolist())
         record = {
             "employee_id": employee_id,
             "name": str(people.names[e]),
             "unit": str(people.units[e]),
             "position": str(people.positions[e]),
-            "profile": rubric.positions[profile].id if profile >= 0 else None,
+            "profile": self._profile_ids[profile] if profile >= 0 else None,
             "roster": {name: str(values[e]) for name, values in people.extra.items()},
             "status": status,
             "overall_raw": overall_raw,
@@ -365,7 +370,7 @@ class ComputedRun(RunView):
             "category": category,
             "classifications": classifications,
             "counts": {"ratings": ratings, "not_observed": not_observed, "raters": raters},
-            "clusters": [{"id": cluster_id, "score": clusters[k]} for k, cluster_id in enumerate(layout.cluster_ids)],
+            "clusters": [{"id": cluster_id, "score": score} for cluster_id, score in zip(self._layout.cluster_ids, clusters)],
             "competencies": competencies,
             "development_plan": [plan_entry(entry) for entry in outcome.plans[e].entries],
             "development": dict(outcome.plans[e].insights),
@@ -373,8 +378,38 @@ class ComputedRun(RunView):
             "comments": self._comments.get(e, []),
             "flags": [flag_to_dict(flag) for flag in self._flags_by_employee.get(employee_id, [])],
         }
-        record["trace"] = self.trace(record, e)
+        record["trace"] = self.trace(record, e, counted_shares)
         return record
+
+    @cached_property
+    def _layout(self):
+        return self.outcome.rubric.rubric.layout
+
+    @cached_property
+    def _competency_constants(self) -> list[tuple[str, str, float]]:
+        """Each competency's id, cluster and weight, as every record lists them."""
+        layout = self._layout
+        return [
+            (competency_id, layout.cluster_ids[cluster], float(weight))
+            for competency_id, cluster, weight in zip(layout.competency_ids, layout.competency_cluster, layout.competency_weight)
+        ]
+
+    @cached_property
+    def _profile_ids(self) -> list[str]:
+        return [position.id for position in self.outcome.rubric.rubric.positions]
+
+    @cached_property
+    def _step_components(self) -> tuple[str, tuple[str, ...]]:
+        """The weighting scheme and the calibration steps, in run order, as the traces name them."""
+        steps = self.outcome.steps
+        weighting = {step.step: step for step in steps}["weighting"].component
+        return weighting, tuple(step.component for step in steps if step.step == "calibration")
+
+    @cached_property
+    def _overall(self) -> list[list[float]]:
+        """The employee-level numbers of the records, as Python floats (NaN where missing), in record order."""
+        keys = ("overall_raw", "overall", "overall_shown", "overall_se", "low", "high", "reliability")
+        return [self._employee[key].tolist() for key in keys]
 
     @cached_property
     def _flags_by_employee(self) -> dict[str, list[Flag]]:
@@ -436,26 +471,22 @@ class ComputedRun(RunView):
                 entry[name] = round(value, JSON_DECIMALS)
         return result
 
-    def trace(self, record: dict[str, Any], e: int) -> list[dict[str, Any]]:
-        """The ordered steps with their inputs and outputs, enough to recompute the overall by hand."""
+    def trace(self, record: dict[str, Any], e: int, counted_shares: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
+        """The ordered steps with their inputs and outputs, enough to recompute the overall by hand.
+
+        :param counted_shares: competency id → {group id: share} of the groups that count.
+        """
         outcome = self.outcome
         rubric = outcome.rubric.rubric
         layout = rubric.layout
         competencies = record["competencies"]
-        steps = {step.step: step for step in outcome.steps}
-        calibration = [step.component for step in outcome.steps if step.step == "calibration"]
+        weighting, calibration = self._step_components
         trace: list[dict[str, Any]] = [
             {"step": "ratings", "output": dict(record["counts"])},
-            {
-                "step": "weighting",
-                "component": steps["weighting"].component,
-                "output": {
-                    c["id"]: {g["group"]: g["share"] for g in c["groups"] if g.get("counted")} for c in competencies
-                },
-            },
+            {"step": "weighting", "component": weighting, "output": counted_shares},
             {
                 "step": "calibration",
-                "components": calibration,
+                "components": list(calibration),
                 "notes": outcome.calibration_notes.get(e, []),
                 "rater_leniency": {
                     group_id: adjustment
@@ -606,13 +637,14 @@ def write_results_json(run: RunView, path: Path, workers: int = 1) -> None:
         employee_lines = run.encoded_employees(workers)
     else:
         employee_lines = (_dumps(record) for record in run.employees())
-    with path.open("wb") as handle:
+    with DigestedOutput(path) as handle:
         handle.write(_RUN_PREFIX.encode() + _dumps(run.meta) + f",\n{_EMPLOYEES_OPEN}".encode())
         for index, lines in enumerate(employee_lines):
-            handle.write((b",\n" if index else b"") + lines)
+            if index:
+                handle.write(b",\n")  # written apart: joined, each batch (5 MB) would be copied once more
+            handle.write(lines)
         handle.write(f"\n],\n{_FLAGS_OPEN}".encode())
-        for index, flag in enumerate(run.flags()):
-            handle.write((b",\n" if index else b"") + _dumps(flag_to_dict(flag)))
+        handle.write(b",\n".join(_dumps(flag_to_dict(flag)) for flag in run.flags()))
         handle.write(f"\n],\n{_RATERS_PREFIX}".encode() + _dumps(run.raters()) + b"}\n")
 
 

@@ -136,6 +136,25 @@ def test_results_json_built_by_forked_workers_is_the_same_file(demo, tmp_path, m
     assert len(json.loads((tmp_path / "parallel.json").read_bytes())["employees"]) == 24
 
 
+def test_an_output_digested_while_written_is_read_again_only_if_it_changed(tmp_path):
+    from appraisal.output import DigestedOutput, output_digest
+
+    path = tmp_path / "big.json"
+    with DigestedOutput(path) as handle:
+        handle.write(b"[1,\n")
+        handle.write(b"2]\n")
+    assert output_digest(path) == hashlib.sha256(b"[1,\n2]\n").hexdigest()
+    with DigestedOutput(path) as handle:
+        handle.write(b"[1]\n")
+    with path.open("ab") as handle:  # changed after it was written: its size no longer matches
+        handle.write(b"more\n")
+    assert output_digest(path) == hashlib.sha256(b"[1]\nmore\n").hexdigest()
+    with pytest.raises(RuntimeError), DigestedOutput(path) as handle:
+        handle.write(b"half")
+        raise RuntimeError("a writer failed")
+    assert output_digest(path) == hashlib.sha256(b"half").hexdigest()  # nothing was recorded: read from the file
+
+
 def test_results_json_encodes_what_plugins_put_in_a_record():
     """Plain values take orjson's fast path; numpy values and number keys (a plugin's details) still encode."""
     assert results._dumps({"x": 0.1, "none": None, "nan": float("nan")}) == b'{"x":0.1,"none":null,"nan":null}'
