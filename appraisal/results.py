@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
@@ -166,7 +167,9 @@ class ComputedRun(RunView):
             yield from (_dumps(record) for record in self.employees())
             return
         # Computed once here, before the fork, so that no worker computes them again.
-        self._comments, self._adjustment, self._flags_by_employee  # noqa: B018
+        self._shown_comments, self._flags_by_employee  # noqa: B018
+        if self.outcome.rater_effects:
+            self._leniency_by_group  # noqa: B018
         pending: deque[Future[bytes]] = deque()
         with ForkedWorkers(self, workers) as pool:
             for start in range(0, n, RECORDS_PER_TASK):
@@ -375,7 +378,7 @@ class ComputedRun(RunView):
             "development_plan": [plan_entry(entry) for entry in outcome.plans[e].entries],
             "development": dict(outcome.plans[e].insights),
             "development_hr": dict(outcome.plans[e].hr_only),
-            "comments": self._comments.get(e, []),
+            "comments": self._comments(e),
             "flags": [flag_to_dict(flag) for flag in self._flags_by_employee.get(employee_id, [])],
         }
         record["trace"] = self.trace(record, e, counted_shares)
@@ -420,56 +423,81 @@ class ComputedRun(RunView):
         return found
 
     @cached_property
-    def _comments(self) -> dict[int, list[dict[str, str]]]:
-        """Employee code → comments from rater groups shown for that competency, without rater ids.
+    def _shown_comments(self) -> tuple[list[int], list[str], list[str], list[str]] | None:
+        """The comments from rater groups shown for their competency, by employee: where each employee's
+        start (``starts[e]:starts[e + 1]``), and each comment's group id, competency id and text.
+
+        Python lists prepared once, before the workers fork: each worker then
+        builds only its own employees' comments, by slicing.
+        """
+        frame = self.outcome.inputs.frame
+        if frame.comments is None:
+            return None
+        stats = self.outcome.scores.group_stats
+        rating = frame.comments.rating
+        shown = np.flatnonzero(stats.visible[frame.ratee[rating], frame.competency[rating], frame.group[rating]])
+        ratee = frame.ratee[rating[shown]]
+        order = np.argsort(ratee, kind="stable")  # stable: an employee's comments keep their order in the file
+        starts = np.searchsorted(ratee[order], np.arange(len(self.outcome.inputs.employees) + 1))
+        rating, layout = rating[shown[order]], self._layout
+        return (
+            starts.tolist(),
+            [layout.group_ids[g] for g in frame.group[rating].tolist()],
+            [layout.competency_ids[c] for c in frame.competency[rating].tolist()],
+            frame.comments.text[shown[order]].tolist(),
+        )
+
+    def _comments(self, e: int) -> list[dict[str, str]]:
+        """Employee ``e``'s comments from rater groups shown for that competency, without rater ids.
 
         A group below its anonymity minimum contributes no comment at all; the
         comments are sorted by group, competency and text so their order
         cannot point at a rater either.
         """
-        frame = self.outcome.inputs.frame
-        if frame.comments is None:
-            return {}
-        layout = self.outcome.rubric.rubric.layout
-        stats = self.outcome.scores.group_stats
-        rating = frame.comments.rating
-        shown = stats.visible[frame.ratee[rating], frame.competency[rating], frame.group[rating]]
-        found: dict[int, list[dict[str, str]]] = {}
-        for index, text in zip(rating[shown].tolist(), frame.comments.text[shown].tolist()):
-            found.setdefault(int(frame.ratee[index]), []).append(
-                {
-                    "group": layout.group_ids[frame.group[index]],
-                    "competency": layout.competency_ids[frame.competency[index]],
-                    "text": text,
-                }
-            )
-        return {e: sorted(items, key=lambda c: (c["group"], c["competency"], c["text"])) for e, items in found.items()}
+        if self._shown_comments is None:
+            return []
+        starts, groups, competencies, texts = self._shown_comments
+        mine = slice(starts[e], starts[e + 1])
+        found = [{"group": g, "competency": c, "text": t} for g, c, t in zip(groups[mine], competencies[mine], texts[mine])]
+        return sorted(found, key=lambda c: (c["group"], c["competency"], c["text"]))
 
     @cached_property
-    def _adjustment(self) -> dict[tuple[int, int], dict[str, float]]:
-        """(employee, group) → mean leniency of the group's counted raters and their number, per calibration step.
+    def _leniency_by_group(self) -> tuple[list[int], list[int], dict[str, list[float]]]:
+        """Per (employee, group) that counts, in ascending ``employee × groups + group`` order: that key,
+        the number of counted raters and, per calibration step, their mean leniency (rounded).
 
         Only groups that count (and so meet their anonymity minimum) appear;
         raters are never named here (the HR file raters.csv names them).
+        Python lists prepared once, before the workers fork.
         """
         outcome = self.outcome
-        if not outcome.rater_effects:
-            return {}
         cells, weights = outcome.cells, outcome.weights
         counted = weights > 0
-        n_groups = len(outcome.rubric.rubric.layout.group_ids)
+        n_groups = len(self._layout.group_ids)
         n_raters = len(outcome.inputs.frame.raters)
         forms = distinct((cells.ratee[counted] * n_groups + cells.group[counted]) * np.int64(n_raters) + cells.rater[counted])
         employee_group, rater = forms // n_raters, forms % n_raters
-        keys, code = np.unique(employee_group, return_inverse=True)
+        code, first = factorize(employee_group)
         n = np.bincount(code)
-        result: dict[tuple[int, int], dict[str, float]] = {}
-        for name, effects in outcome.rater_effects.items():
-            mean = np.bincount(code, weights=np.nan_to_num(effects.effect[rater])) / n
-            for key, value, count in zip(keys.tolist(), mean.tolist(), n.tolist()):
-                entry = result.setdefault((key // n_groups, key % n_groups), {"raters": count})
-                entry[name] = round(value, JSON_DECIMALS)
-        return result
+        means = {
+            name: [round(value, JSON_DECIMALS) for value in (np.bincount(code, weights=np.nan_to_num(effects.effect[rater])) / n).tolist()]
+            for name, effects in outcome.rater_effects.items()
+        }
+        return employee_group[first].tolist(), n.tolist(), means
+
+    def _adjustment(self, e: int) -> dict[str, dict[str, float]]:
+        """Group id → the number of the group's counted raters and their mean leniency per calibration step."""
+        if not self.outcome.rater_effects:
+            return {}
+        keys, n, means = self._leniency_by_group
+        group_ids = self._layout.group_ids
+        lo = bisect_left(keys, e * len(group_ids))
+        hi = bisect_left(keys, (e + 1) * len(group_ids), lo)
+        found = {group_ids[keys[k] % len(group_ids)]: {"raters": n[k]} for k in range(lo, hi)}
+        for name, mean in means.items():
+            for entry, value in zip(found.values(), mean[lo:hi]):
+                entry[name] = value
+        return found
 
     def trace(self, record: dict[str, Any], e: int, counted_shares: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
         """The ordered steps with their inputs and outputs, enough to recompute the overall by hand.
@@ -488,11 +516,7 @@ class ComputedRun(RunView):
                 "step": "calibration",
                 "components": list(calibration),
                 "notes": outcome.calibration_notes.get(e, []),
-                "rater_leniency": {
-                    group_id: adjustment
-                    for g, group_id in enumerate(layout.group_ids)
-                    if (adjustment := self._adjustment.get((e, g))) is not None
-                },
+                "rater_leniency": self._adjustment(e),
                 "output": {
                     c["id"]: None if c["score"] is None else number(c["score"] - c["score_raw"]) for c in competencies
                 },
