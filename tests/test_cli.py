@@ -128,9 +128,12 @@ def test_results_json_built_by_forked_workers_is_the_same_file(demo, tmp_path, m
     results.write_results_json(run, tmp_path / "serial.json", workers=1)
     monkeypatch.setattr(results, "PARALLEL_MIN_EMPLOYEES", 2)
     monkeypatch.setattr(results, "RECORDS_PER_TASK", 5)
-    batches = list(run.encoded_employees(workers=2))
+    parts = list(run.encoded_body(workers=2))
+    batches, separators, rest = parts[:-1:2], parts[1:-1:2], parts[-1]
     assert len(batches) == 5  # 24 employees in batches of 5: the forked path, not one record at a time
     assert all(batch.count(b"\n") == min(5, 24 - 5 * k) - 1 for k, batch in enumerate(batches))
+    assert separators == [b",\n"] * 4
+    assert rest.startswith(b'\n],\n"flags": [\n') and rest.endswith(b"}\n")  # encoded by a worker too
     results.write_results_json(run, tmp_path / "parallel.json", workers=2)
     assert (tmp_path / "parallel.json").read_bytes() == (tmp_path / "serial.json").read_bytes()
     assert len(json.loads((tmp_path / "parallel.json").read_bytes())["employees"]) == 24
