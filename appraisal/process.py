@@ -42,9 +42,10 @@ in cycles is still collected, only later.  At exit the interpreter walks
 every live object again in each of its final collections while it tears
 down the modules, although the operating system frees the memory anyway:
 0.1-0.3 s of a base run at 10,000-100,000 employees.  The program moves
-what is alive then out of the collector's reach (``gc.freeze``) after
-the exit handlers registered during the run have run; objects are still released by their
-reference counts, and ``weakref.finalize`` callbacks still run.
+what is alive then out of the collector's reach (``gc.freeze``) after the
+exit handlers registered during the run have run; objects are still
+released by their reference counts, and ``weakref.finalize`` callbacks
+still run.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from .components import Flag, PlanEntry, RunView
 from .grouping import distinct, factorize
 from .output import DigestedOutput
 from .pipeline import Outcome
+from .rubric import RubricLayout
 from .scoring import round_half_up, safe_divide
 from .uncertainty import z_value
 from .workers import ForkedWorkers, can_fork
@@ -394,7 +395,7 @@ class ComputedRun(RunView):
         return record
 
     @cached_property
-    def _layout(self):
+    def _layout(self) -> RubricLayout:
         return self.outcome.rubric.rubric.layout
 
     @cached_property
@@ -434,7 +435,7 @@ class ComputedRun(RunView):
     @cached_property
     def _shown_comments(self) -> tuple[list[int], list[str], list[str], list[str]] | None:
         """The comments from rater groups shown for their competency, by employee: where each employee's
-        start (``starts[e]:starts[e + 1]``), and each comment's group id, competency id and text.
+        comments start (``starts[e]:starts[e + 1]``), and each comment's group id, competency id and text.
 
         Python lists prepared once, before the workers fork: each worker then
         builds only its own employees' comments, by slicing.
@@ -494,7 +495,7 @@ class ComputedRun(RunView):
         }
         return employee_group[first].tolist(), n.tolist(), means
 
-    def _adjustment(self, e: int) -> dict[str, dict[str, float]]:
+    def _rater_leniency(self, e: int) -> dict[str, dict[str, float]]:
         """Group id → the number of the group's counted raters and their mean leniency per calibration step."""
         if not self.outcome.rater_effects:
             return {}
@@ -525,7 +526,7 @@ class ComputedRun(RunView):
                 "step": "calibration",
                 "components": list(calibration),
                 "notes": outcome.calibration_notes.get(e, []),
-                "rater_leniency": self._adjustment(e),
+                "rater_leniency": self._rater_leniency(e),
                 "output": {
                     c["id"]: None if c["score"] is None else number(c["score"] - c["score_raw"]) for c in competencies
                 },
