@@ -53,6 +53,11 @@ class Design:
         return len(self.y)
 
     @cached_property
+    def pairs(self) -> Pairs:
+        """The distinct (ratee, rater) pairs: the graph's edges, and the cells of :func:`moment_components`."""
+        return Pairs(self.ratee, self.rater, self.n_ratees, self.n_raters)
+
+    @cached_property
     def _normal_equations(self) -> _NormalEquations:
         """The pairs and counts behind :func:`solve_effects`, which depend on the design alone (computed once)."""
         return _NormalEquations(self)
@@ -101,7 +106,7 @@ class _NormalEquations:
         self.ratee, self.rater = design.ratee, design.rater
         self.n_ratees, self.n_raters = design.n_ratees, design.n_raters
         self.links = (
-            Pairs(design.ratee, design.rater, design.n_ratees, design.n_raters),
+            design.pairs,
             Pairs(design.ratee, self.joint, design.n_ratees, self.n_joint),
             Pairs(design.rater, self.joint, design.n_raters, self.n_joint),
         )
@@ -111,6 +116,22 @@ class _NormalEquations:
         self.counts = self.scatter(ones)
         for shared_by_solves in (*self.shared, self.joint_counts, self.counts):  # every solve of the design reads them
             shared_by_solves.setflags(write=False)
+        self._unit_moves: tuple[tuple[np.ndarray, np.ndarray], TwoLevel | None] | None = None
+
+    def unit_moves(self, groups: tuple[np.ndarray, np.ndarray], diagonal: np.ndarray) -> TwoLevel | None:
+        """The two-level correction over ``groups`` for a matrix with this ``diagonal``.
+
+        Its aggregation is built once per design and groups (0.4-0.6 s at 100,000 employees):
+        ``crossed-re`` solves twice with the same groups and other ridges.
+        """
+        groups = tuple(np.asarray(g, dtype=np.int64).reshape(-1) for g in groups)
+        if self._unit_moves is None or not all(map(np.array_equal, groups, self._unit_moves[0])):
+            self._unit_moves = (groups, _unit_moves(groups, self.links[0], self.small))
+        coarse = self._unit_moves[1]
+        if coarse is not None:
+            pairs = self.shared[0]
+            coarse.set_matrix(np.concatenate([diagonal[self.small :], pairs, pairs]))
+        return coarse
 
     def joint_values(self, x: np.ndarray) -> np.ndarray:
         shape, offsets = self.shape, self.offsets
@@ -185,7 +206,7 @@ def solve_effects(
 
     rhs = equations.scatter(design.y)
     target = tol * max(np.sqrt(rhs @ rhs), 1e-300)
-    coarse = None if groups is None else _unit_moves(groups, links[0], shared[0], counts + ridge, small)
+    coarse = None if groups is None else equations.unit_moves(groups, counts + ridge)
     x, iterations, converged = conjugate_gradients(apply, rhs, counts + ridge, target, max_iter, coarse)
 
     parts = [x[offsets[k] : offsets[k + 1]].copy() for k in range(len(sizes))]
@@ -225,11 +246,11 @@ def solve_effects(
     return Effects(intercept, tuple(fixed), ratee, rater, iterations, converged)
 
 
-def _unit_moves(
-    groups: tuple[np.ndarray, np.ndarray], ratee_rater: Pairs, shared: np.ndarray, diagonal: np.ndarray, small: int
-) -> TwoLevel | None:
-    """The two-level correction over groups: a group's ratees up and its raters down leaves its own ratings' fit as it was."""
-    ratee_group, rater_group = (np.asarray(g, dtype=np.int64).reshape(-1) for g in groups)
+def _unit_moves(groups: tuple[np.ndarray, np.ndarray], ratee_rater: Pairs, small: int) -> TwoLevel | None:
+    """The two-level correction over groups, without its matrix: a group's ratees up and its raters down
+    leaves its own ratings' fit as it was.  Entries: the ratees' and raters' diagonal, then each
+    (ratee, rater) pair both ways."""
+    ratee_group, rater_group = groups
     n_ratees, n_raters = ratee_rater.shape
     if ratee_group.size != n_ratees or rater_group.size != n_raters:
         raise ValueError(f"groups must give a group for each of the {n_ratees} ratees and {n_raters} raters")
@@ -240,9 +261,7 @@ def _unit_moves(
     sign = np.concatenate([np.ones(small + n_ratees), -np.ones(n_raters)])
     unknowns = np.arange(small, small + n_ratees + n_raters)
     ratees, raters = small + ratee_rater.first, small + n_ratees + ratee_rater.second
-    coarse = TwoLevel(aggregate, np.concatenate([unknowns, ratees, raters]), np.concatenate([unknowns, raters, ratees]), sign)
-    coarse.set_matrix(np.concatenate([diagonal[unknowns], shared, shared]))
-    return coarse
+    return TwoLevel(aggregate, np.concatenate([unknowns, ratees, raters]), np.concatenate([unknowns, raters, ratees]), sign)
 
 
 def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
@@ -294,8 +313,9 @@ def moment_components(design: Design, residual: np.ndarray) -> VarianceComponent
     (2σ²_b + 2σ²_e); same rater, different ratees by ratee level and noise
     (2σ²_θ + 2σ²_e).  Each sum over pairs is computed per group in O(N).
     """
-    cell = design.ratee * max(design.n_raters, 1) + design.rater
-    cell_codes, _ = factorize(cell)
+    pairs = design.pairs
+    # A dense Pairs codes every possible pair: summing over the distinct ones keeps the order of the sums.
+    cell_codes = factorize(pairs.of)[0] if pairs.dense else pairs.of
     s_cell, p_cell = _pair_sum(cell_codes, residual, int(cell_codes.max(initial=-1)) + 1)
     s_ratee, p_ratee = _pair_sum(design.ratee, residual, design.n_ratees)
     s_rater, p_rater = _pair_sum(design.rater, residual, design.n_raters)

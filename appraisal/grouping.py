@@ -27,7 +27,9 @@ def factorize(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         boundary = np.empty(keys.size, dtype=bool)
         boundary[:1] = True
         np.not_equal(keys[1:], keys[:-1], out=boundary[1:])
-        return np.cumsum(boundary) - 1, np.flatnonzero(boundary)
+        codes = np.cumsum(boundary, dtype=np.int64)  # a bool cumsum without dtype takes twice as long
+        codes -= 1
+        return codes, np.flatnonzero(boundary)
     _, first, codes = np.unique(keys, return_index=True, return_inverse=True)
     return codes.reshape(-1).astype(np.int64), first
 
@@ -126,7 +128,8 @@ class Pairs:
     """
 
     def __init__(self, first: np.ndarray, second: np.ndarray, n_first: int, n_second: int) -> None:
-        key = first.astype(np.int64) * n_second + second
+        key = first.astype(np.int64, copy=False) * n_second
+        key += second
         self.shape = (n_first, n_second)
         self.dense = n_first * n_second <= key.size
         if self.dense:

@@ -58,8 +58,9 @@ class _Fitted:
         self.design = Design(
             scores[self.use], ratee_code.reshape(-1), rater_code.reshape(-1), len(self.ratees), len(self.raters), fixed
         )
+        pairs = self.design.pairs  # the graph's edges: a dozen times fewer than the ratings
         self.ratee_component, self.rater_component, self.n_components = connected_components(
-            self.design.ratee, self.design.rater, self.design.n_ratees, self.design.n_raters
+            pairs.first, pairs.second, self.design.n_ratees, self.design.n_raters
         )
         employee_unit, rater_unit = work_units(data.employees, frame)
         self.units = (employee_unit[self.ratees], rater_unit[self.raters])  # the solver's groups
@@ -78,9 +79,9 @@ class _Fitted:
         summary = []
         notes: dict[int, dict[str, str]] = {}
         unit_codes = np.unique(ratee_unit, return_inverse=True)[1].reshape(-1)
-        rating_unit = unit_codes[design.ratee]
-        pairs = distinct(design.rater * (int(unit_codes.max(initial=0)) + 1) + rating_unit)
-        units_per_rater = np.bincount(pairs // (int(unit_codes.max(initial=0)) + 1), minlength=design.n_raters)
+        n_units = int(unit_codes.max(initial=0)) + 1
+        rater_units = distinct(design.pairs.second * n_units + unit_codes[design.pairs.first])
+        units_per_rater = np.bincount(rater_units // n_units, minlength=design.n_raters)
         for k in range(self.n_components):
             members = self.ratee_component == k
             if not members.any():

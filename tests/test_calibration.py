@@ -100,6 +100,29 @@ def test_moments_are_close_to_reml():
         assert getattr(moments, name) == pytest.approx(getattr(reml, name), rel=0.15), name
 
 
+def test_solves_of_one_design_share_its_unit_correction_and_answer_as_fresh_ones():
+    """crossed-re solves a design twice with other ridges: the second reuses the groups' aggregation."""
+    design, _ = synthetic_design(11, ratees=60, raters=70)
+    ratee_group, rater_group = solver_groups(design)
+
+    def fresh(ridges, groups):
+        copy = Design(design.y, design.ratee, design.rater, design.n_ratees, design.n_raters, design.fixed)
+        return solve_effects(copy, *ridges, tol=1e-10, groups=groups)
+
+    solve_effects(design, 1.0, 1.0, tol=1e-10, groups=(ratee_group, rater_group))
+    built = design._normal_equations._unit_moves[1]
+    again = solve_effects(design, 2.0, 3.0, tol=1e-10, groups=(ratee_group.copy(), rater_group.copy()))
+    assert design._normal_equations._unit_moves[1] is built
+    expected = fresh((2.0, 3.0), (ratee_group, rater_group))
+    assert np.array_equal(again.ratee, expected.ratee) and np.array_equal(again.rater, expected.rater)
+    assert again.iterations == expected.iterations
+
+    other = (ratee_group % 2, rater_group)  # other groups: a new aggregation, and again the fresh answer
+    regrouped = solve_effects(design, 2.0, 3.0, tol=1e-10, groups=other)
+    assert design._normal_equations._unit_moves[1] is not built
+    assert np.array_equal(regrouped.rater, fresh((2.0, 3.0), other).rater)
+
+
 def test_solver_groups_must_cover_every_ratee_and_rater():
     design, _ = synthetic_design(5)
     ratee_group, rater_group = solver_groups(design)
