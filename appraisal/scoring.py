@@ -157,9 +157,10 @@ def group_stats(cells: RaterCells, cell_scores: np.ndarray, layout: RubricLayout
     ecg += cells.group
     size = int(np.prod(shape))
     eligible = cells.eligible
-    ecg = ecg[eligible]
+    if not eligible.all():  # usually every cell is: then no copies of 8M codes and scores
+        ecg, cell_scores = ecg[eligible], cell_scores[eligible]
     n = np.bincount(ecg, minlength=size).reshape(shape)
-    sums = np.bincount(ecg, weights=cell_scores[eligible], minlength=size).reshape(shape)
+    sums = np.bincount(ecg, weights=cell_scores, minlength=size).reshape(shape)
     del ecg
     mean = safe_divide(sums, n)
     visible = (n > 0) & (n >= layout.group_min_raters[np.newaxis, np.newaxis, :])

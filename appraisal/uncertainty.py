@@ -140,12 +140,13 @@ def overall_se(
     :param normalised: the weights of ``totals``, normalised to sum to 1 per employee × competency.
     """
     n_employees = competency.shape[0]
-    coefficient = overall_coefficients(competency, layout).reshape(-1)[totals.cell_index]
-    coefficient *= normalised
-    sd = np.sqrt(spread.group_variance[cells.group])
-    independent = np.bincount(cells.ratee, weights=(coefficient * sd) ** 2, minlength=n_employees)
+    spread_term = overall_coefficients(competency, layout).reshape(-1)[totals.cell_index]  # A_i s_g(i), built in place
+    spread_term *= normalised
+    spread_term *= np.sqrt(spread.group_variance)[cells.group]
     form_code, first = cells.forms
-    per_form = np.bincount(form_code, weights=coefficient * sd)
+    per_form = np.bincount(form_code, weights=spread_term)
+    np.square(spread_term, out=spread_term)
+    independent = np.bincount(cells.ratee, weights=spread_term, minlength=n_employees)
     form_ratee = cells.ratee[first]
     shared = np.bincount(form_ratee, weights=per_form**2, minlength=n_employees)
     variance = (1 - spread.halo) * independent + spread.halo * shared
