@@ -116,7 +116,7 @@ class _NormalEquations:
         self.counts = self.scatter(ones)
         for shared_by_solves in (*self.shared, self.joint_counts, self.counts):  # every solve of the design reads them
             shared_by_solves.setflags(write=False)
-        self._unit_moves: tuple[tuple[np.ndarray, np.ndarray], TwoLevel | None] | None = None
+        self._coarse: tuple[tuple[np.ndarray, np.ndarray], TwoLevel | None] | None = None  # (groups, their correction)
 
     def unit_moves(self, groups: tuple[np.ndarray, np.ndarray], diagonal: np.ndarray) -> TwoLevel | None:
         """The two-level correction over ``groups`` for a matrix with this ``diagonal``.
@@ -125,12 +125,12 @@ class _NormalEquations:
         ``crossed-re`` solves twice with the same groups and other ridges.
         """
         groups = tuple(np.asarray(g, dtype=np.int64).reshape(-1) for g in groups)
-        if self._unit_moves is None or not all(map(np.array_equal, groups, self._unit_moves[0])):
-            self._unit_moves = (groups, _unit_moves(groups, self.links[0], self.small))
-        coarse = self._unit_moves[1]
+        if self._coarse is None or not all(map(np.array_equal, groups, self._coarse[0])):
+            self._coarse = (groups, _unit_moves(groups, self.links[0], self.small))
+        coarse = self._coarse[1]
         if coarse is not None:
-            pairs = self.shared[0]
-            coarse.set_matrix(np.concatenate([diagonal[self.small :], pairs, pairs]))
+            ratings_per_pair = self.shared[0]
+            coarse.set_matrix(np.concatenate([diagonal[self.small :], ratings_per_pair, ratings_per_pair]))
         return coarse
 
     def joint_values(self, x: np.ndarray) -> np.ndarray:

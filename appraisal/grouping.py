@@ -139,6 +139,14 @@ class Pairs:
             keys = key[where]
         self.first, self.second = keys // n_second, keys % n_second
 
+    def occurring(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(first, second)`` of the pairs some record has: in a dense Pairs ``first`` and ``second``
+        list every possible pair, which is not the graph the records draw."""
+        if not self.dense:
+            return self.first, self.second
+        seen = np.bincount(self.of, minlength=self.first.size) > 0
+        return self.first[seen], self.second[seen]
+
     def sums(self, values: np.ndarray) -> np.ndarray:
         """``values`` of the records summed per pair."""
         return np.bincount(self.of, values, self.first.size)

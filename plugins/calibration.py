@@ -58,9 +58,9 @@ class _Fitted:
         self.design = Design(
             scores[self.use], ratee_code.reshape(-1), rater_code.reshape(-1), len(self.ratees), len(self.raters), fixed
         )
-        pairs = self.design.pairs  # the graph's edges: a dozen times fewer than the ratings
+        self.edges = self.design.pairs.occurring()  # the (ratee, rater) graph: a dozen times fewer than the ratings
         self.ratee_component, self.rater_component, self.n_components = connected_components(
-            pairs.first, pairs.second, self.design.n_ratees, self.design.n_raters
+            *self.edges, self.design.n_ratees, self.design.n_raters
         )
         employee_unit, rater_unit = work_units(data.employees, frame)
         self.units = (employee_unit[self.ratees], rater_unit[self.raters])  # the solver's groups
@@ -80,7 +80,8 @@ class _Fitted:
         notes: dict[int, dict[str, str]] = {}
         unit_codes = np.unique(ratee_unit, return_inverse=True)[1].reshape(-1)
         n_units = int(unit_codes.max(initial=0)) + 1
-        rater_units = distinct(design.pairs.second * n_units + unit_codes[design.pairs.first])
+        ratee, rater = self.edges
+        rater_units = distinct(rater * n_units + unit_codes[ratee])
         units_per_rater = np.bincount(rater_units // n_units, minlength=design.n_raters)
         for k in range(self.n_components):
             members = self.ratee_component == k

@@ -110,16 +110,16 @@ def test_solves_of_one_design_share_its_unit_correction_and_answer_as_fresh_ones
         return solve_effects(copy, *ridges, tol=1e-10, groups=groups)
 
     solve_effects(design, 1.0, 1.0, tol=1e-10, groups=(ratee_group, rater_group))
-    built = design._normal_equations._unit_moves[1]
+    built = design._normal_equations._coarse[1]
     again = solve_effects(design, 2.0, 3.0, tol=1e-10, groups=(ratee_group.copy(), rater_group.copy()))
-    assert design._normal_equations._unit_moves[1] is built
+    assert design._normal_equations._coarse[1] is built
     expected = fresh((2.0, 3.0), (ratee_group, rater_group))
     assert np.array_equal(again.ratee, expected.ratee) and np.array_equal(again.rater, expected.rater)
     assert again.iterations == expected.iterations
 
     other = (ratee_group % 2, rater_group)  # other groups: a new aggregation, and again the fresh answer
     regrouped = solve_effects(design, 2.0, 3.0, tol=1e-10, groups=other)
-    assert design._normal_equations._unit_moves[1] is not built
+    assert design._normal_equations._coarse[1] is not built
     assert np.array_equal(regrouped.rater, fresh((2.0, 3.0), other).rater)
 
 
@@ -223,7 +223,10 @@ def test_calibration_summary_and_trace(lenient_world):
     assert all("crossed-re" in value and value["raters"] >= 1 for value in calibration["rater_leniency"].values())
 
 
-def test_disconnected_teams_are_not_moved_against_each_other(tmp_path):
+# With competency a's two items, 12 people make 240 ratings against 144 possible (ratee, rater) pairs:
+# the solver then keeps its pairs as a dense matrix, which lists absent pairs too.
+@pytest.mark.parametrize("rated", [(("b", ""), ("c", "")), (("a", "a1"), ("a", "a2"), ("b", ""), ("c", ""))], ids=["sparse", "dense"])
+def test_disconnected_teams_are_not_moved_against_each_other(tmp_path, rated):
     """Two units that share no rater: leniency and unit level cannot be told apart, so neither unit's mean moves."""
     rows = []
     rng = np.random.default_rng(4)
@@ -232,9 +235,9 @@ def test_disconnected_teams_are_not_moved_against_each_other(tmp_path):
         for ratee in people:
             for rater in people:
                 if rater != ratee:
-                    for competency in ("b", "c"):
+                    for competency, item in rated:
                         score = int(np.clip(np.rint(3 + bump + rng.normal(0, 0.7)), 1, 5))
-                        rows.append((ratee, rater, "peer", competency, "", score))
+                        rows.append((ratee, rater, "peer", competency, item, score))
     run = score_rows(make_host(), HAND, rows, tmp_path, weighting="equal-raters", calibration=["crossed-re"])
     records = {r["employee_id"]: r for r in run.employees()}
     for unit in "AB":
@@ -243,6 +246,7 @@ def test_disconnected_teams_are_not_moved_against_each_other(tmp_path):
         assert final == pytest.approx(raw, abs=1e-5), unit  # records keep 6 decimals
     summary = next(s for s in run.meta["steps"] if s["step"] == "calibration")["summary"]
     assert [c["calibrated_within_component_only"] for c in summary["components"]] == [False, True]
+    assert [c["bridging_raters"] for c in summary["components"]] == [0, 0]  # nobody rates in both units
     notes = [next(t for t in records[f"B{i}"]["trace"] if t["step"] == "calibration")["notes"] for i in range(6)]
     notes_a = [next(t for t in records[f"A{i}"]["trace"] if t["step"] == "calibration")["notes"] for i in range(6)]
     assert sum(bool(n) for n in notes + notes_a) == 6  # exactly one unit (the second component) is told

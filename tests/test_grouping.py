@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from appraisal.grouping import compact, distinct, factorize, stable_order
+from appraisal.grouping import Pairs, compact, distinct, factorize, stable_order
 
 KEYS = {
     "empty": np.zeros(0, dtype=np.int64),
@@ -85,3 +85,15 @@ def test_stable_order_of_a_survey_export_with_split_and_duplicated_forms(form_wi
     np.testing.assert_array_equal(stable_order(split, form_width), np.argsort(split, kind="stable"))
     resubmitted = np.concatenate([keys, keys[rng.integers(0, len(keys), 40)], keys[:100]])
     np.testing.assert_array_equal(stable_order(resubmitted, form_width), np.argsort(resubmitted, kind="stable"))
+
+
+@pytest.mark.parametrize("repeats", [1, 5], ids=["sparse", "dense"])
+def test_pairs_occurring_are_the_pairs_records_have(repeats):
+    """Five records per pair make 3 x 4 possible pairs fewer than the records: the Pairs is then dense."""
+    first = np.repeat(np.array([0, 0, 1, 2, 2]), repeats)
+    second = np.repeat(np.array([1, 3, 1, 0, 3]), repeats)
+    pairs = Pairs(first, second, 3, 4)
+    assert pairs.dense == (repeats == 5)
+    found = sorted(zip(*(side.tolist() for side in pairs.occurring())))
+    assert found == [(0, 1), (0, 3), (1, 1), (2, 0), (2, 3)]
+    np.testing.assert_array_equal(pairs.sums(np.ones(first.size))[pairs.of], np.full(first.size, repeats))
