@@ -54,7 +54,8 @@ class Design:
 
     @cached_property
     def pairs(self) -> Pairs:
-        """The distinct (ratee, rater) pairs: the graph's edges, and the cells of :func:`moment_components`."""
+        """The (ratee, rater) pairs, for the normal equations and :func:`moment_components`; the rating
+        graph's edges are ``pairs.occurring()`` (a dense :class:`Pairs` lists every possible pair)."""
         return Pairs(self.ratee, self.rater, self.n_ratees, self.n_raters)
 
     @cached_property
