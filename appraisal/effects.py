@@ -506,7 +506,7 @@ def additive_fit(
     if len(design) == 0:
         empty = np.zeros(0)
         return AdditiveFit(raters, empty, empty, np.zeros(0, dtype=np.int64), empty, float("nan"), True)
-    ratee_component, rater_component, _ = connected_components(ratee_code, rater_code, len(ratees), len(raters))
+    ratee_component, rater_component, _ = connected_components(*design.pairs.occurring(), len(ratees), len(raters))
     by_code = None if groups is None else (np.asarray(groups[0])[ratees], np.asarray(groups[1])[raters])
     fit = solve_effects(design, 0.0, ridge, tol=tol, components=(ratee_component, rater_component), groups=by_code)
     residual = y - fit.fitted(design)
