@@ -492,9 +492,10 @@ def simulate(
 
 def main() -> None:
     """Console-script entry point."""
-    from appraisal.process import fewer_collections, keep_large_allocations, single_threaded_blas
+    from appraisal.process import fewer_collections, keep_large_allocations, no_huge_pages, single_threaded_blas
 
-    single_threaded_blas()
+    single_threaded_blas()  # before numpy is imported
+    no_huge_pages()
     keep_large_allocations()
     fewer_collections()
     cli(prog_name="appraisal")

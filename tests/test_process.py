@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 
+import numpy
 import pytest
 
 from appraisal.process import (
@@ -17,8 +18,11 @@ from appraisal.process import (
     COLLECTION_THRESHOLDS,
     LARGE_ALLOCATION,
     keep_large_allocations,
+    no_huge_pages,
     single_threaded_blas,
 )
+
+MULTIARRAY = (getattr(numpy, "_core", None) or numpy.core).multiarray  # numpy 2 renamed numpy.core
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc", reason="a glibc setting")
@@ -107,3 +111,32 @@ def test_the_input_hashes_run_at_the_lowest_priority_and_only_their_thread_does(
     with ThreadPoolExecutor(max_workers=1, initializer=lowest_thread_priority) as pool:
         assert pool.submit(own_priority).result() == 19
     assert own_priority() == before
+
+
+def _huge_page_advice(**environment: str) -> str:
+    """numpy's huge-page advice after the program's start-up, in a fresh interpreter."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    script = (
+        "import sys\nfrom appraisal_cli.cli import main\nsys.argv = ['appraisal', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "import numpy\nprint((getattr(numpy, '_core', None) or numpy.core).multiarray._get_madvise_hugepage())"
+    )
+    done = subprocess.run([sys.executable, "-c", script], env={**env, **environment}, capture_output=True, text=True, check=True)
+    return done.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.skipif(not hasattr(MULTIARRAY, "_set_madvise_hugepage"), reason="numpy without the switch")
+def test_the_program_asks_for_no_huge_pages():
+    assert _huge_page_advice() == "False"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="numpy advises huge pages only on Linux")
+def test_numpys_own_switch_is_obeyed():
+    assert _huge_page_advice(NUMPY_MADVISE_HUGEPAGE="1") == "True"
+
+
+def test_no_huge_pages_leaves_the_environments_choice(monkeypatch):
+    monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", "1")
+    before = MULTIARRAY._get_madvise_hugepage()
+    assert no_huge_pages() is False
+    assert MULTIARRAY._get_madvise_hugepage() == before
