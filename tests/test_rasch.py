@@ -14,8 +14,13 @@ import warnings
 import numpy as np
 import pytest
 
+from appraisal import rasch
 from appraisal.rasch import (
+    _moments,
+    _probs,
+    _rating_moments,
     _Scale,
+    _support,
     category_moments,
     category_probabilities,
     fit_mfrm,
@@ -364,6 +369,18 @@ def test_fit_statistics_match_a_loop_implementation():
     # centring: items and raters average 0, thresholds sum to 0
     assert abs(fit.item_difficulty.mean()) < 1e-12 and abs(fit.rater_severity.mean()) < 1e-12
     assert abs(fit.thresholds[1:].sum()) < 1e-12
+
+
+def test_rating_moments_by_block_are_one_pass_bit_for_bit(sim, sim_fit, monkeypatch):
+    idx = (sim["person"], sim["rater"], sim["item"])
+    scores, psi = _support(sim_fit.thresholds)
+    person_b, rater_c, item_d = sim_fit.person_measure, sim_fit.rater_severity, sim_fit.item_difficulty
+    whole = _moments(_probs(person_b[idx[0]] - item_d[idx[2]] - rater_c[idx[1]], scores, psi), scores, fourth=True)
+    monkeypatch.setattr(rasch, "_CURVATURE_BLOCK", 1000)  # ten blocks of 9,600 ratings, the last one short
+    by_block = _rating_moments(person_b, rater_c, item_d, idx, scores, psi)
+    assert len(by_block) == 3
+    for one_pass, blocked in zip(whole, by_block):
+        assert np.array_equal(one_pass, blocked)
 
 
 # --------------------------------------------------------------------------
