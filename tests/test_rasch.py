@@ -383,6 +383,19 @@ def test_rating_moments_by_block_are_one_pass_bit_for_bit(sim, sim_fit, monkeypa
         assert np.array_equal(one_pass, blocked)
 
 
+def test_row_order_does_not_matter_and_inputs_are_left_alone(sim):
+    # The frame hands the ratings sorted by ratee and the fit then reads them uncopied; any other order is sorted first.
+    columns = (sim["person"], sim["rater"], sim["item"], sim["x"])
+    before = [c.copy() for c in columns]
+    in_order = fit_mfrm(*columns, 5, tol=1e-10)
+    shuffled = np.random.default_rng(3).permutation(columns[0].size)
+    other_order = fit_mfrm(*(c[shuffled] for c in columns), 5, tol=1e-10)
+    for name in ("person_measure", "rater_severity", "item_difficulty", "thresholds", "rater_infit", "rater_outfit"):
+        np.testing.assert_allclose(getattr(other_order, name), getattr(in_order, name), rtol=1e-8, atol=1e-9)
+    for column, copy in zip(columns, before):
+        assert np.array_equal(column, copy)
+
+
 # --------------------------------------------------------------------------
 # (5) extreme scores and awkward data stay finite
 # --------------------------------------------------------------------------
