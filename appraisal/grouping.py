@@ -16,20 +16,35 @@ def is_ascending(keys: np.ndarray) -> bool:
 
 
 def factorize(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Group equal keys.
+    """Group equal keys: ``np.unique(keys, return_index=True, return_inverse=True)`` without its values.
+
+    Where every key's rows are one run (ascending keys, or keys such as
+    (rater, ratee) over rows sorted by ratee and rater) only the runs are
+    ranked: at 6.9M ratings in 700,000 runs a sort of 700,000 keys instead of
+    6.9M (0.05 s against 0.4-0.5 s).
 
     :returns: ``(codes, first)``: ``codes[i]`` numbers the distinct keys in
         ascending key order (``int64[N]``), and ``first[k]`` is the index of
         the first occurrence of distinct key ``k``.
     """
     keys = np.asarray(keys).reshape(-1)
-    if is_ascending(keys):
-        boundary = np.empty(keys.size, dtype=bool)
-        boundary[:1] = True
-        np.not_equal(keys[1:], keys[:-1], out=boundary[1:])
-        codes = np.cumsum(boundary, dtype=np.int64)  # a bool cumsum without dtype takes twice as long
-        codes -= 1
-        return codes, np.flatnonzero(boundary)
+    boundary = np.empty(keys.size, dtype=bool)
+    boundary[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=boundary[1:])
+    # Runs two rows long on average or more, or ascending keys: rank the runs. Else sort the keys.
+    if np.count_nonzero(boundary) <= keys.size // 2 or is_ascending(keys):
+        starts = np.flatnonzero(boundary)
+        run_keys = keys[starts]
+        by_key = None if is_ascending(run_keys) else np.argsort(run_keys, kind="stable")
+        ranked = run_keys if by_key is None else run_keys[by_key]
+        if by_key is None or np.all(ranked[1:] != ranked[:-1]):  # no key in two runs
+            codes = np.cumsum(boundary, dtype=np.int64)  # a bool cumsum without dtype takes twice as long
+            codes -= 1
+            if by_key is None:
+                return codes, starts
+            rank = np.empty(by_key.size, dtype=np.int64)
+            rank[by_key] = np.arange(by_key.size)
+            return rank[codes], starts[by_key]
     _, first, codes = np.unique(keys, return_index=True, return_inverse=True)
     return codes.reshape(-1).astype(np.int64), first
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .grouping import compact
+from .grouping import compact, factorize
 from .scoring import safe_divide
 
 # ---------------------------------------------------------------------------
@@ -88,8 +88,8 @@ class Forms:
 def forms(rater: np.ndarray, ratee: np.ndarray, score: np.ndarray, min_items: int = 6) -> Forms:
     """Group observed ratings (no NaN in ``score``) into forms and measure each form's IRV."""
     key, base = _pair_key(rater, ratee)
-    keys, first, of_rating = np.unique(key, return_index=True, return_inverse=True)
-    of_rating = of_rating.reshape(-1)
+    of_rating, first = factorize(key)  # a rating frame's forms are runs: only they are sorted
+    keys = key[first]
     n_forms = len(keys)
     n, _, irv = _group_mean_sd(of_rating, score, n_forms, ddof=0)
     value = score[first]
@@ -213,8 +213,8 @@ class Dyads:
 def dyads(rater: np.ndarray, ratee: np.ndarray, value: np.ndarray) -> Dyads:
     """Mean ``value`` per directed (rater, ratee) dyad."""
     key, base = _pair_key(rater, ratee)
-    keys, of_rating = np.unique(key, return_inverse=True)
-    of_rating = of_rating.reshape(-1)
+    of_rating, first = factorize(key)
+    keys = key[first]
     n = np.bincount(of_rating, minlength=len(keys))
     mean = safe_divide(np.bincount(of_rating, weights=value, minlength=len(keys)), n)
     return Dyads(keys // base, keys % base, n.astype(np.int64), mean, of_rating)

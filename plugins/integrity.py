@@ -72,10 +72,15 @@ def _counted(data: StepInput) -> np.ndarray:
 
 
 class _Rows:
-    """Source row numbers of ratings grouped by a key, looked up only for what is flagged."""
+    """Source row numbers of the ratings whose key is one of ``wanted`` (what was flagged), by key.
 
-    def __init__(self, key: np.ndarray, rows: np.ndarray) -> None:
-        order = np.argsort(key, kind="stable")
+    Only those ratings are sorted: a stable sort of every rating by rater
+    took 0.3-0.4 s at 100,000 employees for the few hundred raters flagged.
+    """
+
+    def __init__(self, key: np.ndarray, rows: np.ndarray, wanted: np.ndarray) -> None:
+        mine = np.flatnonzero(np.isin(key, wanted))
+        order = mine[np.argsort(key[mine], kind="stable")]
         self.key, self.rows = key[order], rows[order]
 
     def of(self, *keys: int) -> tuple[int, ...]:
@@ -156,8 +161,8 @@ class StraightLining(FlagRule):
         forms = found.forms
         if not forms.flat.any():
             return []
-        rows = _Rows(forms.of_rating, frame.row[used])
         flat_forms = np.flatnonzero(forms.flat)
+        rows = _Rows(forms.of_rating, frame.row[used], flat_forms)
         flat_of_rater: dict[int, list[int]] = {}
         for f in flat_forms.tolist():
             flat_of_rater.setdefault(int(forms.rater[f]), []).append(f)
@@ -247,7 +252,7 @@ class CentralTendency(FlagRule):
         )
         if not found.flagged.any():
             return []
-        rows = _Rows(frame.rater[used], frame.row[used])
+        rows = _Rows(frame.rater[used], frame.row[used], found.rater[found.flagged])
         out = []
         for k in np.flatnonzero(found.flagged):
             r = int(found.rater[k])
@@ -315,7 +320,7 @@ class Leniency(FlagRule):
         extreme = extreme_raters(fit.effect, fit.se, z=options.z, min_points=options.min_points)
         if not extreme.any():
             return []
-        rows = _Rows(frame.rater[used], frame.row[used])
+        rows = _Rows(frame.rater[used], frame.row[used], fit.rater[extreme])
         out = []
         for k in np.flatnonzero(extreme):
             r = int(fit.rater[k])
@@ -384,14 +389,13 @@ class MutualHighScoring(FlagRule):
         )
         if not found.flagged.any():
             return []
-        rows = _Rows(directed.of_rating, frame.row[used])
         pairs = np.flatnonzero(found.flagged)
-        pair_rows = {}
+        pair_rows = {k: (int(kept[found.dyad_ab[k]]), int(kept[found.dyad_ba[k]])) for k in pairs.tolist()}
+        rows = _Rows(directed.of_rating, frame.row[used], np.array([d for both in pair_rows.values() for d in both], dtype=np.int64))
         out = []
         for k in pairs.tolist():
             a_id, b_id = str(ids[found.a[k]]), str(ids[found.b[k]])
             ab, ba, mhs, p = float(found.ab[k]), float(found.ba[k]), float(found.mhs[k]), float(found.p_value[k])
-            pair_rows[k] = (int(kept[found.dyad_ab[k]]), int(kept[found.dyad_ba[k]]))
             out.append(
                 _hr_flag(
                     self,
@@ -471,7 +475,7 @@ class UnitFavouritism(FlagRule):
         )
         if not found.flagged.any():
             return []
-        rows = _Rows(frame.rater[used], frame.row[used])
+        rows = _Rows(frame.rater[used], frame.row[used], found.rater[found.flagged])
         out = []
         for k in np.flatnonzero(found.flagged):
             r = int(found.rater[k])
@@ -538,7 +542,7 @@ class Misfit(FlagRule):
         # Items: rated items keep their code; competencies rated as a whole follow them.
         item = np.where(frame.item[used] >= 0, frame.item[used], len(layout.item_keys) + frame.competency[used])
         category = np.rint(frame.score[used] - scale.min)
-        if len(np.unique(category)) < 2:
+        if category.min() == category.max():  # one category (the counted ratings are observed: no NaN)
             return []
         # Work units as the solver's groups: people rate mostly inside their unit (see fit_mfrm).
         fit = fit_mfrm(
@@ -556,10 +560,10 @@ class Misfit(FlagRule):
             (fit.rater_outfit > options.max_mean_square) & (fit.rater_outfit_zstd > options.min_zstd)
         )
         overfit = (fit.rater_infit < options.min_mean_square) & (fit.rater_infit_zstd < -options.min_zstd)
-        judged = counts >= options.min_ratings
-        rows = _Rows(frame.rater[used], frame.row[used])
+        flagged = np.flatnonzero((counts >= options.min_ratings) & np.nan_to_num(underfit | overfit, nan=False))
+        rows = _Rows(frame.rater[used], frame.row[used], flagged)
         out = []
-        for r in np.flatnonzero(judged & np.nan_to_num(underfit | overfit, nan=False)):
+        for r in flagged:
             rater_id = str(frame.raters[r])
             infit, outfit = float(fit.rater_infit[r]), float(fit.rater_outfit[r])
             erratic = bool(underfit[r])

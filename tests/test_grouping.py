@@ -16,6 +16,14 @@ KEYS = {
     "int32 with negatives": np.random.default_rng(3).integers(-5, 5, 300).astype(np.int32),
     "bool": np.array([True, False, True, True]),
     "floats": np.array([2.5, np.nan, 1.0, 2.5, np.nan]),
+    "ascending distinct": np.arange(-3, 40),
+    "descending distinct": np.arange(40, -3, -1),
+    # (rater, ratee) keys over ratings sorted by ratee and rater, a dozen competencies each: runs, not ascending.
+    "rater-major keys over ratee-sorted rows": np.repeat(
+        np.concatenate([np.sort(np.random.default_rng(6).choice(500, 8, replace=False)) * 1_000 + ratee for ratee in range(300)]), 12
+    ),
+    "a key in two runs": np.array([5, 5, 3, 3, 5, 5, 1, 1]),
+    "runs of one key": np.full(9, 4),
 }
 
 
