@@ -62,7 +62,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .grouping import Pairs, factorize
+from .grouping import Pairs, factorize, is_ascending
 from .solvers import TwoLevel, conjugate_gradients, group_codes
 
 __all__ = [
@@ -469,10 +469,6 @@ def _rows(values: np.ndarray, keep: np.ndarray | None, order: np.ndarray | None 
     return kept if order is None else kept[order]
 
 
-def _ascending(values: np.ndarray) -> bool:
-    return bool(np.all(values[1:] >= values[:-1]))
-
-
 def _peel(x, idx, sizes, n_categories):
     """Set aside what has no finite estimate until nothing is left to set aside.
 
@@ -678,7 +674,7 @@ def fit_mfrm(
     if has_core:
         # Persons in runs: cache-friendly gathers and sums. A ratings frame comes sorted by ratee already.
         core_persons = _rows(idx[0], in_core)
-        order = None if _ascending(core_persons) else np.argsort(core_persons, kind="stable")
+        order = None if is_ascending(core_persons) else np.argsort(core_persons, kind="stable")
         obs_core = tuple(_rows(c, in_core, order) for c in idx)
         xc = _rows(x, in_core, order).astype(float)
         n_at = np.bincount(_rows(x, in_core), minlength=n_categories)[used].astype(float)
