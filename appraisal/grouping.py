@@ -32,10 +32,12 @@ def factorize(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     boundary[:1] = True
     np.not_equal(keys[1:], keys[:-1], out=boundary[1:])
     # Runs two rows long on average or more, or ascending keys: rank the runs. Else sort the keys.
-    if np.count_nonzero(boundary) <= keys.size // 2 or is_ascending(keys):
+    short_runs = np.count_nonzero(boundary) > keys.size // 2
+    if not short_runs or is_ascending(keys):
         starts = np.flatnonzero(boundary)
         run_keys = keys[starts]
-        by_key = None if is_ascending(run_keys) else np.argsort(run_keys, kind="stable")
+        # Ascending keys (all that gets here with short runs) have ascending runs.
+        by_key = None if short_runs or is_ascending(run_keys) else np.argsort(run_keys, kind="stable")
         ranked = run_keys if by_key is None else run_keys[by_key]
         if by_key is None or np.all(ranked[1:] != ranked[:-1]):  # no key in two runs
             codes = np.cumsum(boundary, dtype=np.int64)  # a bool cumsum without dtype takes twice as long
