@@ -97,6 +97,13 @@ def keep_large_allocations() -> bool:
     return all([bool(mallopt(parameter, value)) for parameter, value in settings])
 
 
+def numpy_multiarray():
+    """numpy's ``multiarray`` module, which holds the huge-page switch (numpy 2 renamed ``numpy.core``)."""
+    import numpy
+
+    return (getattr(numpy, "_core", None) or numpy.core).multiarray
+
+
 def no_huge_pages() -> bool:
     """Stop numpy advising the kernel to back large arrays with huge pages, unless ``NUMPY_MADVISE_HUGEPAGE`` chose.
 
@@ -104,10 +111,7 @@ def no_huge_pages() -> bool:
     """
     if "NUMPY_MADVISE_HUGEPAGE" in os.environ:
         return False
-    import numpy
-
-    core = getattr(numpy, "_core", None) or numpy.core  # numpy 2 renamed numpy.core
-    switch = getattr(core.multiarray, "_set_madvise_hugepage", None)
+    switch = getattr(numpy_multiarray(), "_set_madvise_hugepage", None)
     if switch is None:
         return False
     switch(False)

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 
-import numpy
 import pytest
 
 from appraisal.process import (
@@ -19,10 +18,11 @@ from appraisal.process import (
     LARGE_ALLOCATION,
     keep_large_allocations,
     no_huge_pages,
+    numpy_multiarray,
     single_threaded_blas,
 )
 
-MULTIARRAY = (getattr(numpy, "_core", None) or numpy.core).multiarray  # numpy 2 renamed numpy.core
+MULTIARRAY = numpy_multiarray()
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc", reason="a glibc setting")
@@ -119,7 +119,7 @@ def _huge_page_advice(**environment: str) -> str:
     script = (
         "import sys\nfrom appraisal_cli.cli import main\nsys.argv = ['appraisal', '--help']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "import numpy\nprint((getattr(numpy, '_core', None) or numpy.core).multiarray._get_madvise_hugepage())"
+        "from appraisal.process import numpy_multiarray\nprint(numpy_multiarray()._get_madvise_hugepage())"
     )
     done = subprocess.run([sys.executable, "-c", script], env={**env, **environment}, capture_output=True, text=True, check=True)
     return done.stdout.strip().splitlines()[-1]
