@@ -97,15 +97,19 @@ class ComputedRun(RunView):
     def __init__(self, outcome: Outcome, extra_meta: dict[str, Any] | None = None) -> None:
         self.outcome = outcome
         self._meta = {**build_meta(outcome), **(extra_meta or {})}
-        frame = outcome.inputs.frame
-        n_employees = len(outcome.inputs.employees)
-        layout = outcome.rubric.rubric.layout
-        scores = outcome.scores
-        stats = scores.group_stats
-        others = frame.group != layout.self_group
+
+    # The per-employee arrays of the records are made when the first record asks for them: a run
+    # that writes only CSV files never does (0.13 s at 100,000 employees).
+
+    @cached_property
+    def _counts(self) -> np.ndarray:
+        """``int64[E, 3]``: each employee's ratings, ratings 'not observed', and raters other than self."""
+        frame = self.outcome.inputs.frame
+        n_employees = len(self.outcome.inputs.employees)
+        others = frame.group != self._layout.self_group
         n_raters = max(len(frame.raters), 1)
         pairs = distinct(frame.ratee[others] * n_raters + frame.rater[others])
-        self._counts = np.stack(
+        return np.stack(
             [
                 np.bincount(frame.ratee, minlength=n_employees),
                 np.bincount(frame.ratee, weights=np.isnan(frame.score), minlength=n_employees).astype(np.int64),
@@ -113,8 +117,13 @@ class ComputedRun(RunView):
             ],
             axis=1,
         )
-        z = z_value(outcome.rubric.rubric.scoring.interval)
-        self._competency = {
+
+    @cached_property
+    def _competency(self) -> dict[str, np.ndarray]:
+        """The numbers of each competency entry, rounded, ``float64[E, C]`` each."""
+        scores = self.outcome.scores
+        z = z_value(self.outcome.rubric.rubric.scoring.interval)
+        return {
             "score_raw": _rounded(scores.competency_raw),
             "score": _rounded(scores.competency),
             "score_shown": _rounded(scores.shown_competency),
@@ -124,14 +133,25 @@ class ComputedRun(RunView):
             "self": _rounded(scores.self_score),
             "self_minus_others": _rounded(scores.self_score - scores.competency_raw),
         }
-        self._groups = {
+
+    @cached_property
+    def _groups(self) -> dict[str, np.ndarray]:
+        """The numbers of each group entry of a competency, ``[E, C, G]`` each."""
+        stats = self.outcome.scores.group_stats
+        return {
             "n": stats.n,
             "visible": stats.visible,
             "mean": _rounded(stats.mean),
-            "share": _rounded(outcome.group_share),
-            "mean_calibrated": _rounded(outcome.calibrated_group_mean),
+            "share": _rounded(self.outcome.group_share),
+            "mean_calibrated": _rounded(self.outcome.calibrated_group_mean),
         }
-        self._employee = {
+
+    @cached_property
+    def _employee(self) -> dict[str, np.ndarray]:
+        """The employee-level numbers, rounded: ``float64[E]`` each, ``[E, K]`` for the clusters."""
+        scores = self.outcome.scores
+        z = z_value(self.outcome.rubric.rubric.scoring.interval)
+        return {
             "overall_raw": _rounded(scores.overall_raw),
             "overall": _rounded(scores.overall),
             "overall_shown": _rounded(scores.shown_overall),
@@ -171,6 +191,7 @@ class ComputedRun(RunView):
             yield from _serial_body(self)
             return
         # Computed once here, before the fork, so that no worker computes them again.
+        self._counts, self._competency, self._groups, self._employee  # noqa: B018
         self._shown_comments, self._flags_by_employee  # noqa: B018
         if self.outcome.rater_effects:
             self._leniency_by_group  # noqa: B018
