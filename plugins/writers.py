@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
@@ -37,50 +38,63 @@ class CsvResults(OutputFormat):
     summary = "results.csv (one row per employee, a column per competency), flags.csv and raters.csv (HR only)"
 
     def write(self, run, out_dir, lang, options):
-        meta = run.meta
-        decimals = meta["scale"]["decimals"]
-        table = run.summary()
-        labels = {code: choose(label, lang) for code, label in meta["categories"].items()}
-        columns = {
-            "employee_id": _text(table["employee_id"]),
-            "name": _text(table["name"]),
-            "unit": _text(table["unit"]),
-            "overall_raw": _fixed(table["overall_raw"], decimals),
-            "overall": _fixed(table["overall"], decimals),
-            "category": _labels(table["category"], labels),
-        }
-        scores = np.asarray(table["competencies"], dtype=np.float64)
-        for c, competency in enumerate(meta["competencies"]):
-            columns[competency["id"]] = _fixed(scores[:, c], decimals)
-        other_labels = {entry["name"]: entry["labels"] for entry in meta.get("classifications", [])}
-        for name, codes in table["classifications"].items():
-            names = {code: choose(label, lang) for code, label in other_labels.get(name, {}).items()}
-            columns[name] = _labels(codes, names)
-        results = out_dir / "results.csv"
-        write_csv(pa.table(columns), results)
-
-        flags = out_dir / "flags.csv"
-        with flags.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(FLAG_COLUMNS)
-            for flag in run.flags():
-                writer.writerow(
-                    [
-                        flag.rule,
-                        flag.severity,
-                        flag.subject,
-                        flag.subject_id,
-                        flag.audience,
-                        flag.competency or "",
-                        "" if flag.statistic is None else flag.statistic,
-                        "" if flag.threshold is None else flag.threshold,
-                        choose(dict(flag.message), lang),
-                        " ".join(str(row) for row in flag.rows),
-                    ]
-                )
         raters = out_dir / "raters.csv"
-        _write_raters(run.rater_summary(), raters)
+        # raters.csv is summarised and written beside the other two files: numpy and Arrow release the
+        # GIL for most of either (at 100,000 employees 0.3 s and 0.25 s of a 0.55 s write one after the other).
+        with ThreadPoolExecutor(max_workers=1) as beside:
+            raters_written = beside.submit(lambda: _write_raters(run.rater_summary(), raters))
+            results = out_dir / "results.csv"
+            _write_results(run, results, lang)
+            flags = out_dir / "flags.csv"
+            _write_flags(run, flags, lang)
+            raters_written.result()
         return [results, flags, raters]
+
+
+def _write_results(run, path, lang):
+    """results.csv: one row per employee, a column per competency and per further classification."""
+    meta = run.meta
+    decimals = meta["scale"]["decimals"]
+    table = run.summary()
+    labels = {code: choose(label, lang) for code, label in meta["categories"].items()}
+    columns = {
+        "employee_id": _text(table["employee_id"]),
+        "name": _text(table["name"]),
+        "unit": _text(table["unit"]),
+        "overall_raw": _fixed(table["overall_raw"], decimals),
+        "overall": _fixed(table["overall"], decimals),
+        "category": _labels(table["category"], labels),
+    }
+    scores = np.asarray(table["competencies"], dtype=np.float64)
+    for c, competency in enumerate(meta["competencies"]):
+        columns[competency["id"]] = _fixed(scores[:, c], decimals)
+    other_labels = {entry["name"]: entry["labels"] for entry in meta.get("classifications", [])}
+    for name, codes in table["classifications"].items():
+        names = {code: choose(label, lang) for code, label in other_labels.get(name, {}).items()}
+        columns[name] = _labels(codes, names)
+    write_csv(pa.table(columns), path)
+
+
+def _write_flags(run, path, lang):
+    """flags.csv: one row per flag, in the language of the run."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(FLAG_COLUMNS)
+        for flag in run.flags():
+            writer.writerow(
+                [
+                    flag.rule,
+                    flag.severity,
+                    flag.subject,
+                    flag.subject_id,
+                    flag.audience,
+                    flag.competency or "",
+                    "" if flag.statistic is None else flag.statistic,
+                    "" if flag.threshold is None else flag.threshold,
+                    choose(dict(flag.message), lang),
+                    " ".join(str(row) for row in flag.rows),
+                ]
+            )
 
 
 RATER_COLUMNS = ("rater_id", "employee", "ratings", "ratees", "relationships", "mean", "sd", "centring_offset", "units_rated")
