@@ -729,6 +729,9 @@ def reliability_report(
         report[scope_name] = {}
         for part_name, k in parts:  # overall and a handful of clusters
             columns = np.arange(n_comp) if k is None else np.flatnonzero(layout.competency_cluster == k)
+            if k is not None and len(columns) == n_comp:  # a cluster of every competency: the same data as overall
+                report[scope_name][part_name] = dict(report[scope_name][OVERALL])
+                continue
             units = slice(None) if k is None else unit_cluster == k
             report[scope_name][part_name] = _entry(
                 wide[rows][:, columns],

@@ -416,6 +416,23 @@ def test_report_structure_and_json(simulated):
     assert report["all_others"]["sosial-kultural"]["cronbach_alpha"] is None
 
 
+def test_report_of_a_cluster_holding_every_competency_is_the_overall_entry(simulated):
+    """A one-cluster rubric's cluster entry is taken from its overall entry; both must be what the
+    general path computes as the overall of the same ratings grouped in several clusters."""
+    from dataclasses import replace
+
+    outcome, layout, cells, mask, report = simulated
+    one_cluster = replace(
+        layout, competency_cluster=np.zeros_like(layout.competency_cluster), cluster_ids=("semua",), cluster_weight=np.ones(1)
+    )
+    merged = reliability_report(outcome.inputs.frame, cells, mask, one_cluster, 1, 5)
+    assert list(merged) == list(report)
+    for scope, entries in merged.items():
+        assert list(entries) == ["overall", "semua"]
+        assert entries["semua"] == entries["overall"] == report[scope]["overall"]
+        assert entries["semua"] is not entries["overall"]  # a reader changing one does not change the other
+
+
 @pytest.mark.parametrize(
     "scope, part", [("all_others", "overall"), ("peer", "overall"), ("all_others", "manajerial"), ("peer", "teknis")]
 )
