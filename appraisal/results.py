@@ -119,32 +119,36 @@ class ComputedRun(RunView):
         )
 
     @cached_property
-    def _competency(self) -> dict[str, np.ndarray]:
-        """The numbers of each competency entry, rounded, ``float64[E, C]`` each."""
+    def _competency(self) -> tuple[np.ndarray, list[bool]]:
+        """The numbers of each employee's competency entries, rounded, as ``float64[E, 8, C]`` (score_raw,
+        score, score_shown, se, interval low and high, self, self − others), and whether an employee's
+        hold a NaN: a record then takes its eight rows with one ``tolist`` and looks for NaN only there."""
         scores = self.outcome.scores
         z = z_value(self.outcome.rubric.rubric.scoring.interval)
-        return {
-            "score_raw": _rounded(scores.competency_raw),
-            "score": _rounded(scores.competency),
-            "score_shown": _rounded(scores.shown_competency),
-            "se": _rounded(scores.competency_se),
-            "low": _rounded(scores.competency - z * scores.competency_se),
-            "high": _rounded(scores.competency + z * scores.competency_se),
-            "self": _rounded(scores.self_score),
-            "self_minus_others": _rounded(scores.self_score - scores.competency_raw),
-        }
+        numbers = np.stack(
+            [
+                _rounded(scores.competency_raw),
+                _rounded(scores.competency),
+                _rounded(scores.shown_competency),
+                _rounded(scores.competency_se),
+                _rounded(scores.competency - z * scores.competency_se),
+                _rounded(scores.competency + z * scores.competency_se),
+                _rounded(scores.self_score),
+                _rounded(scores.self_score - scores.competency_raw),
+            ],
+            axis=1,
+        )
+        return numbers, np.isnan(numbers).any(axis=(1, 2)).tolist()
 
     @cached_property
-    def _groups(self) -> dict[str, np.ndarray]:
-        """The numbers of each group entry of a competency, ``[E, C, G]`` each."""
+    def _groups(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The numbers of each group entry of a competency: raters ``int64[E, C, G]``, shown ``bool[E, C, G]``,
+        and mean, share and calibrated mean, rounded, as ``float64[E, 3, C, G]`` (one ``tolist`` a record)."""
         stats = self.outcome.scores.group_stats
-        return {
-            "n": stats.n,
-            "visible": stats.visible,
-            "mean": _rounded(stats.mean),
-            "share": _rounded(self.outcome.group_share),
-            "mean_calibrated": _rounded(self.outcome.calibrated_group_mean),
-        }
+        means = np.stack(
+            [_rounded(stats.mean), _rounded(self.outcome.group_share), _rounded(self.outcome.calibrated_group_mean)], axis=1
+        )
+        return stats.n, stats.visible, means
 
     @cached_property
     def _employee(self) -> dict[str, np.ndarray]:
@@ -324,16 +328,20 @@ class ComputedRun(RunView):
         outcome = self.outcome
         people = outcome.inputs.employees
         employee_id = str(people.ids[e])
-        comp = {key: _nulls(values[e].tolist()) for key, values in self._competency.items()}
+        numbers, with_nan = self._competency
+        group_n, group_visible, group_means = self._groups
+        rows = numbers[e].tolist()
+        if with_nan[e]:
+            rows = [_nulls(row) for row in rows]
         group_ids = self._layout.group_ids
         competencies = []
         counted_shares: dict[str, dict[str, float]] = {}
         for (competency_id, cluster_id, weight), n_c, visible_c, mean_c, share_c, calibrated_c, raw, score, shown, se, low, high, own, gap in zip(
             self._competency_constants,
-            self._groups["n"][e].tolist(),
-            self._groups["visible"][e].tolist(),
-            *(self._groups[key][e].tolist() for key in ("mean", "share", "mean_calibrated")),  # NaN: orjson writes null
-            *comp.values(),
+            group_n[e].tolist(),
+            group_visible[e].tolist(),
+            *group_means[e].tolist(),  # mean, share, calibrated mean; NaN: orjson writes null
+            *rows,
         ):
             groups = []
             counted_shares[competency_id] = shares = {}
@@ -376,7 +384,7 @@ class ComputedRun(RunView):
         classifications = {name: _category(result, e) for name, result in outcome.classifications.items()}
         category = classifications.get(outcome.primary) if outcome.primary else None
 
-        scored = [value is not None for value in comp["score"]]
+        scored = [value is not None for value in rows[1]]  # the final scores
         if not any(scored):
             status = "no_data"
         elif not outcome.scores.sufficient[e]:
