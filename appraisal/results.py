@@ -120,9 +120,10 @@ class ComputedRun(RunView):
 
     @cached_property
     def _competency(self) -> tuple[np.ndarray, list[bool]]:
-        """The numbers of each employee's competency entries, rounded, as ``float64[E, 8, C]`` (score_raw,
-        score, score_shown, se, interval low and high, self, self − others), and whether an employee's
-        hold a NaN: a record then takes its eight rows with one ``tolist`` and looks for NaN only there."""
+        """The numbers of each employee's competency entries, rounded, as ``float64[E, 9, C]`` (score_raw,
+        score, score_shown, se, interval low and high, self, self − others, and the trace's calibration
+        shift score − score_raw), and whether an employee's hold a NaN: a record then takes its nine rows
+        with one ``tolist`` and looks for NaN only there."""
         scores = self.outcome.scores
         z = z_value(self.outcome.rubric.rubric.scoring.interval)
         numbers = np.stack(
@@ -138,6 +139,9 @@ class ComputedRun(RunView):
             ],
             axis=1,
         )
+        # The shift of the rounded scores, as the trace states it (their difference, rounded again).
+        shift = _rounded(numbers[:, 1] - numbers[:, 0])
+        numbers = np.concatenate([numbers, shift[:, np.newaxis]], axis=1)
         return numbers, np.isnan(numbers).any(axis=(1, 2)).tolist()
 
     @cached_property
@@ -341,7 +345,7 @@ class ComputedRun(RunView):
             group_n[e].tolist(),
             group_visible[e].tolist(),
             *group_means[e].tolist(),  # mean, share, calibrated mean; NaN: orjson writes null
-            *rows,
+            *rows[:8],
         ):
             groups = []
             counted_shares[competency_id] = shares = {}
@@ -420,7 +424,7 @@ class ComputedRun(RunView):
             "comments": self._comments(e),
             "flags": [flag_to_dict(flag) for flag in self._flags_by_employee.get(employee_id, [])],
         }
-        record["trace"] = self.trace(record, e, counted_shares)
+        record["trace"] = self.trace(record, e, counted_shares, rows[8])
         return record
 
     @cached_property
@@ -538,10 +542,13 @@ class ComputedRun(RunView):
                 entry[name] = value
         return found
 
-    def trace(self, record: dict[str, Any], e: int, counted_shares: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
+    def trace(
+        self, record: dict[str, Any], e: int, counted_shares: dict[str, dict[str, float]], calibration_shift: list[float | None]
+    ) -> list[dict[str, Any]]:
         """The ordered steps with their inputs and outputs, enough to recompute the overall by hand.
 
         :param counted_shares: competency id → {group id: share} of the groups that count.
+        :param calibration_shift: each competency's score − score_raw, rounded (None where unscored).
         """
         outcome = self.outcome
         rubric = outcome.rubric.rubric
@@ -556,9 +563,7 @@ class ComputedRun(RunView):
                 "components": list(calibration),
                 "notes": outcome.calibration_notes.get(e, []),
                 "rater_leniency": self._rater_leniency(e),
-                "output": {
-                    c["id"]: None if c["score"] is None else number(c["score"] - c["score_raw"]) for c in competencies
-                },
+                "output": dict(zip(layout.competency_ids, calibration_shift)),
             },
             {
                 "step": "competency",
