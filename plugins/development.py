@@ -164,8 +164,8 @@ class GapTraining(Recommender):
         # The general programmes that top up a plan depend only on the employment type, the hours so far
         # and the programmes already in it: for most employees (no gap, or the same few) they repeat.
         top_ups: dict[tuple[str, float, frozenset[str]], tuple[list[str], float]] = {}
-        by_priority = _by_priority(priority)
-        has_gap_rows = has_gap.tolist()
+        # Each employee's gaps, highest priority first: a gap's priority is finite, so they lead the order.
+        gaps_by_priority = [order[:k] for order, k in zip(_by_priority(priority), has_gap.sum(axis=1).tolist())]
         # Built once, not per employee: the catalogue's programmes for each competency (in catalogue
         # order) and each programme's action (copied into each plan, so no two plans share one).
         candidates = {
@@ -176,20 +176,19 @@ class GapTraining(Recommender):
         for e in range(n):
             kind = str(employment[e]).strip().upper()
             minimum, maximum = options.min_jp.get(kind), options.max_jp.get(kind)
-            entries, skipped, hours = [], [], 0.0
-            for c in by_priority[e]:
-                if not has_gap_rows[e][c]:
-                    continue
+            entries, skipped, planned, hours = [], [], [], 0.0
+            for c in gaps_by_priority[e]:
                 competency = layout.competency_ids[c]
                 programme = next((p for p in candidates[competency] if p.serves(competency, required[e, c], gap[e, c])), None)
                 actions = []
                 if programme is not None and (maximum is None or hours + programme.hours <= maximum + 1e-9):
                     actions, hours = [dict(action_of[programme.id])], hours + programme.hours
+                    planned.append(programme.id)
                 elif programme is not None:
                     skipped.append({"competency": competency, "programme": programme.id, "hours": programme.hours})
                 entries.append(PlanEntry(competency, float(required[e, c]), float(achieved[e, c]), float(gap[e, c]),
                                          float(priority[e, c]), actions))
-            used = frozenset(a["programme"] for entry in entries for a in entry.actions)
+            used = frozenset(planned)
             key = (kind, hours, used)
             if key not in top_ups:
                 top_ups[key] = _top_up(catalogue.programmes, minimum, maximum, hours, used)
@@ -213,7 +212,7 @@ class GapTraining(Recommender):
                         },
                         **agreement[e],
                         "strengths": strengths[e],
-                        "could_mentor": sum(len(v) for v in mentees.values()),
+                        "could_mentor": sum(map(len, mentees.values())),
                     },
                     hr_only={"mentor_for": {c: ids for c, ids in mentees.items() if ids}},
                 )
