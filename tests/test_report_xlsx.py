@@ -357,3 +357,17 @@ def test_raters_csv_from_stored_run_matches_the_computed_one(asn_run, tmp_path):
     assert header.endswith('"units_rated","leniency_crossed-re","leniency_se_crossed-re"')
     first = next(r for r in stored.raters() if r["employee"])
     assert f'"{first["rater_id"]}","yes",{first["ratings"]},{first["ratees"]},"{" ".join(first["relationships"])}"' in written.decode()
+
+
+def test_csv_output_fails_with_the_raters_summary(asn_run, tmp_path):
+    """raters.csv is summarised and written in a thread beside results.csv and flags.csv; its failure is the writer's."""
+    stored = StoredRun(asn_run)
+
+    def broken() -> dict:
+        raise ValueError("the rater summary broke")
+
+    stored.rater_summary = broken  # type: ignore[method-assign]
+    with pytest.raises(ValueError, match="the rater summary broke"):
+        CsvResults().write(stored, tmp_path, stored.meta["language"], CsvResults.Options())
+    assert not (tmp_path / "raters.csv").exists()
+    assert (tmp_path / "results.csv").read_bytes() == (asn_run / "results.csv").read_bytes()  # the other files went on
