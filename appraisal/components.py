@@ -360,7 +360,12 @@ class FlagRule(Component):
 
 
 class RunView(ABC):
-    """A finished run as writers see it, whether just computed or read back from ``results.json``."""
+    """A finished run as writers see it, whether just computed or read back from ``results.json``.
+
+    A writer may read different parts from two threads at once (the ``csv``
+    format summarises the raters beside writing results.csv), so a view must
+    allow that: the built-in ones hold arrays or open a file handle per call.
+    """
 
     @property
     @abstractmethod
