@@ -337,6 +337,7 @@ class ComputedRun(RunView):
         rows = numbers[e].tolist()
         if with_nan[e]:
             rows = [_nulls(row) for row in rows]
+        *entry_rows, calibration_shift = rows  # the eight numbers of each competency entry, then the trace's shifts
         group_ids = self._layout.group_ids
         competencies = []
         counted_shares: dict[str, dict[str, float]] = {}
@@ -345,7 +346,7 @@ class ComputedRun(RunView):
             group_n[e].tolist(),
             group_visible[e].tolist(),
             *group_means[e].tolist(),  # mean, share, calibrated mean; NaN: orjson writes null
-            *rows[:8],
+            *entry_rows,
         ):
             groups = []
             counted_shares[competency_id] = shares = {}
@@ -388,7 +389,7 @@ class ComputedRun(RunView):
         classifications = {name: _category(result, e) for name, result in outcome.classifications.items()}
         category = classifications.get(outcome.primary) if outcome.primary else None
 
-        scored = [value is not None for value in rows[1]]  # the final scores
+        scored = [value is not None for value in entry_rows[1]]  # the final scores
         if not any(scored):
             status = "no_data"
         elif not outcome.scores.sufficient[e]:
@@ -424,7 +425,7 @@ class ComputedRun(RunView):
             "comments": self._comments(e),
             "flags": [flag_to_dict(flag) for flag in self._flags_by_employee.get(employee_id, [])],
         }
-        record["trace"] = self.trace(record, e, counted_shares, rows[8])
+        record["trace"] = self.trace(record, e, counted_shares, calibration_shift)
         return record
 
     @cached_property
