@@ -18,12 +18,12 @@ from statistics import NormalDist
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from appraisal import hookimpl
 from appraisal.components import ComponentOptions, DevelopmentPlan, PlanEntry, Recommender
 from appraisal.errors import RubricError
-from appraisal.rubric import Identifier, Text, load_model_file
+from appraisal.rubric import Identifier, StrictModel, Text, load_model_file
 from appraisal.uncertainty import overall_coefficients
 
 FORMS = {
@@ -48,10 +48,8 @@ FORMS = {
 """Forms of competency development, Peraturan LAN 10/2018 and the SIASN reference list [V]."""
 
 
-class Programme(BaseModel):
+class Programme(StrictModel):
     """One development activity in the catalogue."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     id: Identifier
     name: Text
@@ -85,10 +83,8 @@ class Programme(BaseModel):
         }
 
 
-class Catalogue(BaseModel):
+class Catalogue(StrictModel):
     """A development catalogue YAML (``rubrics/catalogues/``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     id: Identifier
     version: str
