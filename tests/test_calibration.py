@@ -312,6 +312,61 @@ def test_leave_one_rater_out_by_hand(tmp_path):
     assert [f["rule"] for f in record["flags"]].count("leave-one-rater-out") == 1  # only the one without names
 
 
+def test_leave_one_rater_out_computes_only_what_the_classifier_reads(tmp_path, monkeypatch):
+    """The bands classifier reads the final scores alone: rescoring without each rater computes no
+    standard errors or group statistics beyond the run's own (one call each)."""
+    import appraisal.pipeline as pipeline
+
+    calls = {"overall_se": 0, "competency_se": 0, "group_stats": 0}
+    for name in calls:
+        original = getattr(pipeline, name)
+
+        def counted(*args, _name=name, _original=original, **kwargs):
+            calls[_name] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(pipeline, name, counted)
+    run = score_rows(make_host(), HAND, ROWS, tmp_path)
+    assert run.outcome.fragile == {0: [list(run.outcome.inputs.frame.raters).index("S")]}  # the check did run
+    assert calls == {"overall_se": 1, "competency_se": 1, "group_stats": 1}
+
+
+def test_deferred_summary_computes_each_field_once_when_first_read():
+    from dataclasses import fields, replace
+
+    from appraisal.components import ScoreSummary
+    from appraisal.pipeline import _DeferredSummary
+
+    computed: list[str] = []
+
+    def later(name, value):
+        def compute(summary):
+            computed.append(name)
+            return value(summary)
+
+        return compute
+
+    names = [f.name for f in fields(ScoreSummary)]
+    ready = {name: np.array([1.0]) for name in names if name not in ("overall_se", "reliability")}
+    summary = _DeferredSummary(
+        ready,
+        {
+            "overall_se": later("overall_se", lambda s: np.array([0.5])),
+            "reliability": later("reliability", lambda s: 1 - s.overall_se),  # reads another deferred field
+        },
+    )
+    assert computed == [] and summary.overall.tolist() == [1.0]
+    assert summary.reliability.tolist() == [0.5] and summary.reliability.tolist() == [0.5]
+    assert computed == ["reliability", "overall_se"]  # each once, the one read first asking for the other
+    changed = summary.deferring({"overall_se": later("overall_se", lambda s: np.array([0.25]))})
+    assert changed.overall_se.tolist() == [0.25] and changed.reliability.tolist() == [0.5]  # computed stays computed
+    plain = summary.resolved()
+    assert type(plain) is ScoreSummary and {n: getattr(plain, n).tolist() for n in names} == {n: getattr(summary, n).tolist() for n in names}
+    assert replace(summary, overall=np.array([2.0])).overall_se.tolist() == [0.5]
+    with pytest.raises(AttributeError):
+        summary.not_a_field  # noqa: B018
+
+
 def test_required_group_missing_is_insufficient_evidence(tmp_path):
     rubric = tmp_path / "rubric.yaml"
     rubric.write_text(HAND.read_text(encoding="utf-8").replace("scoring:\n", "scoring:\n  required_groups: [supervisor]\n"), encoding="utf-8")
