@@ -45,6 +45,7 @@ from .asn import ABOVE, BELOW, BOX_NUMBER, HIGH, LOW, MEDIUM, MEETS, PERFORMANCE
 
 if TYPE_CHECKING:
     import jinja2
+    from markupsafe import Markup
 
 SMALL_RUN = 200
 """Runs with fewer employees are rendered in-process: starting workers would cost more than it saves."""
@@ -670,7 +671,9 @@ class IndividualPage:
         self.lang = lang
         self.folder = out_dir / INDIVIDUAL_DIR
         self.words = Words(lang, meta["scale"]["decimals"])
-        self.template = build_environment(lang, meta["scale"]["decimals"]).get_template("individual.html")
+        environment = build_environment(lang, meta["scale"]["decimals"])
+        self.template = environment.get_template("individual.html")
+        self.macros = environment.get_template("macros.html").module
         self.groups = {g["id"]: g for g in meta["rater_groups"]}
         others = [g["id"] for g in meta["rater_groups"] if g["id"] != SELF_GROUP]
         self.group_colours = {group: GROUP_COLOURS[k % len(GROUP_COLOURS)] for k, group in enumerate(others)} | {SELF_GROUP: SELF_COLOUR}
@@ -684,6 +687,9 @@ class IndividualPage:
             {"x": bar_length(p, scale), "percent": round(100 * bar_length(p, scale) / BAR_LENGTH, 2), "label": f"{p:g}"}
             for p in _scale_points(float(scale["min"]), float(scale["max"]))
         ]
+        # Drawn once here, not for every bar of every report: some 300 of a page's 1,200 escaped values.
+        self.bar_grid = self.macros.bar_grid(self.ticks)
+        self._radar_frames: dict[tuple[tuple[str, ...], ...], dict[str, Markup]] = {}
 
     def write(self, record: dict[str, Any]) -> Path:
         path = self.folder / report_file_name(str(record["employee_id"]))
@@ -701,6 +707,7 @@ class IndividualPage:
         meta, words = self.meta, self.words
         required = {e["competency"]: e["required"] for e in record["development_plan"] if e["competency"]}
         development = record.get("development") or {}
+        radar = self.radar(record, required)
         return {
             "meta": meta,
             "record": record,
@@ -711,10 +718,12 @@ class IndividualPage:
             "classifications": self.classifications(record),
             "nine_box": self.nine_box(record),
             "flags": [choose(f["message"], self.lang) for f in record["flags"] if f.get("audience", "employee") == "employee"],
-            "radar": self.radar(record, required),
+            "radar": radar,
+            "radar_frame": self.radar_frame(radar),
             "competencies": self.competency_rows(record, required),
             "always_hidden": [self.group_name(g) for g in self.always_hidden(record)],
             "ticks": self.ticks,
+            "bar_grid": self.bar_grid,
             "legend": self.legend(record),
             "self_other": development.get("self_other"),
             "self_other_label": CATEGORY_WORDS.get((development.get("self_other") or {}).get("category", ""), {}),
@@ -777,6 +786,13 @@ class IndividualPage:
             self.meta["scale"],
             words,
         )
+
+    def radar_frame(self, radar: RadarChart) -> dict[str, Markup]:
+        """The chart's rings, spokes and competency names, drawn once for all reports with the same competencies."""
+        key = tuple(tuple(label.lines) for label in radar.labels)
+        if key not in self._radar_frames:
+            self._radar_frames[key] = {"grid": self.macros.radar_grid(radar), "labels": self.macros.radar_labels(radar)}
+        return self._radar_frames[key]
 
     def competency_rows(self, record: Mapping[str, Any], required: Mapping[str, float | None]) -> list[dict[str, Any]]:
         scale = self.meta["scale"]

@@ -170,6 +170,24 @@ def test_radar_marks_the_required_levels_of_the_plan(asn):
     assert [c.attrs["data-value"] for c in self_points] == [two(c["self"]) for c in record["competencies"] if c["self"] is not None]
 
 
+def test_every_page_draws_the_radar_frame_and_bar_grid_of_its_own_run(asn, planted):
+    """The rings, spokes, competency names and bar grid are drawn once per run and reused on every
+    page: each page still names each competency on its own spoke, in the record's order."""
+    for run, lang in ((asn, "id"), (planted[0], "en")):
+        names = {c["id"]: c["name"][lang] for c in run.meta["competencies"]}
+        for record in run.results["employees"][:3]:
+            _, root = source(run.page(record["employee_id"]))
+            labels = root.find_all("text", test=lambda e: e.attrs.get("class") == "axis-label")
+            spelled = [" ".join(line.words() for line in label.find_all("tspan")) for label in labels]  # a long name takes two lines
+            assert spelled == [names[c["id"]] for c in record["competencies"]]
+            assert len(root.find_all("line", test=lambda e: e.attrs.get("class") == "spoke")) == len(record["competencies"])
+            rings = root.find_all("text", test=lambda e: e.attrs.get("class") == "ring-label")
+            scale = run.meta["scale"]
+            assert [ring.words() for ring in rings] == [f"{p:g}" for p in range(int(scale["min"]), int(scale["max"]) + 1)]
+            bars = root.find_all("td", test=lambda e: e.attrs.get("class") == "bar")
+            assert bars and all(len(bar.find_all("line", test=lambda e: e.attrs.get("class") == "grid")) == len(rings) for bar in bars)
+
+
 def test_plan_hours_add_up(asn):
     record = rich_employee(asn)
     _, root = rendered(asn.page(record["employee_id"]))
