@@ -444,8 +444,9 @@ def _aggregate(
     """Competency, cluster and overall scores, raw and final, with their standard errors.
 
     The final scores are computed now; the raw ones, the group statistics and the standard errors
-    when first read (:class:`_DeferredSummary`).  ``raw_stats`` and ``normalised`` (the weights
-    summing to 1 per employee × competency) are computed here unless the caller already has them.
+    when first read (:class:`_DeferredSummary`); reliability and sufficiency come with
+    :func:`_with_evidence`.  ``raw_stats`` and ``normalised`` (the weights summing to 1 per
+    employee × competency) are computed here unless the caller already has them.
     """
     layout = rubric.layout
     n_employees = totals.shape[0]
@@ -467,8 +468,6 @@ def _aggregate(
         "overall": overall,
         "shown_overall": round_half_up(overall, decimals),
         "shown_competency": round_half_up(final, decimals),
-        "reliability": np.full(n_employees, np.nan),
-        "sufficient": np.ones(n_employees, dtype=bool),
     }
     later: dict[str, Callable[[ScoreSummary], Any]] = {
         "competency_raw": lambda _: raw(),
