@@ -479,7 +479,17 @@ def build_environment(lang: Lang, decimals: int) -> jinja2.Environment:
     """The template environment: autoescaping on, undefined names are errors."""
     import jinja2  # here, not at the top: only report writing pays for the import
 
-    environment = jinja2.Environment(
+    class KeysFirst(jinja2.Environment):
+        """``record.name`` reads a dict's key before trying an attribute: the pages' data are plain
+        dicts, and Jinja's attribute-first lookup raised and caught an AttributeError for each of a
+        page's 700 lookups (no template calls a dict method)."""
+
+        def getattr(self, obj: Any, attribute: str) -> Any:
+            if type(obj) is dict and attribute in obj:
+                return obj[attribute]
+            return super().getattr(obj, attribute)
+
+    environment = KeysFirst(
         loader=jinja2.PackageLoader("appraisal_plugins", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
