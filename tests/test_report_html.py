@@ -184,6 +184,8 @@ def test_every_page_draws_the_radar_frame_and_bar_grid_of_its_own_run(asn, plant
             rings = root.find_all("text", test=lambda e: e.attrs.get("class") == "ring-label")
             scale = run.meta["scale"]
             assert [ring.words() for ring in rings] == [f"{p:g}" for p in range(int(scale["min"]), int(scale["max"]) + 1)]
+            # Coordinates to a tenth of a unit, as the chart lays them out (no float noise such as 101.80000000000001).
+            assert all(re.fullmatch(r"-?\d+(\.\d)?", ring.attrs[axis]) for ring in rings for axis in ("x", "y"))
             bars = root.find_all("td", test=lambda e: e.attrs.get("class") == "bar")
             assert bars and all(len(bar.find_all("line", test=lambda e: e.attrs.get("class") == "grid")) == len(rings) for bar in bars)
 
