@@ -530,7 +530,11 @@ class _DeferredSummary(ScoreSummary):
         return value
 
     def deferring(self, later: dict[str, Callable[[ScoreSummary], Any]]) -> _DeferredSummary:
-        """This summary with ``later`` computing (or replacing) those fields."""
+        """This summary with ``later`` computing (or replacing) those fields.
+
+        Fields already read keep their values, even one computed from a field ``later`` replaces:
+        :func:`_with_evidence` replaces reliability and sufficiency, which nothing else is computed from.
+        """
         ready = {f.name: self.__dict__[f.name] for f in fields(ScoreSummary) if f.name in self.__dict__ and f.name not in later}
         return _DeferredSummary(ready, {**self.__dict__["_later"], **later})
 
